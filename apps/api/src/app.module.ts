@@ -1,0 +1,23 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AppConfig, AppConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { AppController } from './app.controller';
+import { HttpExceptionFilter } from './errors/http-exception.filter';
+import { createValidationPipe } from './errors/validation.pipe';
+
+@Module({})
+export class AppModule {
+  /** The whole service for one validated configuration; tests build it with their own. */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [AppConfigModule.forRoot({ config, isGlobal: true }), DatabaseModule],
+      controllers: [AppController],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+    };
+  }
+}

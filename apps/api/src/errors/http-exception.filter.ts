@@ -1,0 +1,84 @@
+import {
+  Catch,
+  HttpException,
+  HttpStatus,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { AppConfig } from '@app/config';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+  request_id: string;
+  stack?: string;
+}
+
+interface StatusError {
+  statusCode: number;
+  message: string;
+}
+
+// Fastify's own errors (body too large, bad JSON, unsupported media type) carry their status; trust 4xx only.
+function isClientStatusError(error: unknown): error is StatusError {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/** The one place that shapes error responses: `{ statusCode, error, message, request_id }`. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  constructor(private readonly config: AppConfig) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const body = this.toBody(exception, String(request.id));
+    if (body.statusCode >= 500) {
+      this.logger.error(
+        `${request.method} ${request.url} failed: ${(exception as Error)?.message ?? String(exception)}`,
+        (exception as Error)?.stack,
+      );
+    }
+    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  private toBody(exception: unknown, requestId: string): ErrorBody {
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      const response = exception.getResponse();
+      const fromResponse =
+        typeof response === 'object' && response !== null ? (response as Partial<ErrorBody>) : {};
+      return {
+        statusCode,
+        error: (statusCode >= 500 ? undefined : fromResponse.error) ?? STATUS_CODES[statusCode] ?? 'Error',
+        message: statusCode >= 500 ? 'Internal server error' : (fromResponse.message ?? exception.message),
+        request_id: requestId,
+      };
+    }
+    if (isClientStatusError(exception)) {
+      return {
+        statusCode: exception.statusCode,
+        error: STATUS_CODES[exception.statusCode] ?? 'Error',
+        message: exception.message,
+        request_id: requestId,
+      };
+    }
+    const body: ErrorBody = {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      error: 'Internal Server Error',
+      message: 'Internal server error',
+      request_id: requestId,
+    };
+    // Stacks help a developer at the desk; in production they would tell an attacker about the code.
+    if (!this.config.isProduction && exception instanceof Error) body.stack = exception.stack;
+    return body;
+  }
+}

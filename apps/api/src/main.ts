@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ConfigError, loadConfig, type AppConfig } from '@app/config';
+import { AppModule } from './app.module';
+import { configureApp, createFastifyAdapter } from './app.setup';
+
+/** Creates, configures and starts the service; resolves once it listens. */
+export async function bootstrap(config: AppConfig): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createFastifyAdapter(config),
+    {
+      abortOnError: false,
+    },
+  );
+  await configureApp(app);
+  await app.listen({ port: config.port, host: config.host });
+  return app;
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  try {
+    const app = await bootstrap(config);
+    process.stdout.write(`terra_constellata listening on ${await app.getUrl()} (${config.environment})\n`);
+  } catch (error) {
+    process.stderr.write(`Start failed: ${(error as Error).message ?? String(error)}\n`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,138 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from './config.loader';
+import { ConfigError, DEFAULT_SQLITE_PATH, parseConfig } from './config.parser';
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`parseConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('parseConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = parseConfig({}, { releaseVersion: '9.9.9' });
+    expect(config).toMatchObject({
+      port: 8000,
+      host: '0.0.0.0',
+      environment: 'development',
+      releaseVersion: '9.9.9',
+      logLevel: 'info',
+      logDir: 'logs',
+      database: { type: 'sqlite', path: DEFAULT_SQLITE_PATH },
+      sentryDsn: undefined,
+      sentryTracesSampleRate: undefined,
+      metricsToken: undefined,
+      bodyLimitBytes: 102400,
+    });
+    expect(config.isProduction).toBe(false);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes the release version from package.json when RELEASE_VERSION is unset', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(parseConfig({}).releaseVersion).toBe(require('../../../package.json').version);
+  });
+
+  it('reads every variable', () => {
+    const config = parseConfig({
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      ENVIRONMENT: 'production',
+      RELEASE_VERSION: '2.3.4',
+      LOG_LEVEL: 'business',
+      LOG_DIR: '',
+      DATABASE_URL: 'postgres://app:pw@db:5432/terra',
+      SENTRY_DSN: 'https://abc@o1.ingest.sentry.io/42',
+      SENTRY_TRACES_SAMPLE_RATE: '0.1',
+      METRICS_TOKEN: 's3cret',
+      BODY_LIMIT_BYTES: '2048',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      host: '127.0.0.1',
+      environment: 'production',
+      releaseVersion: '2.3.4',
+      logLevel: 'business',
+      logDir: '',
+      database: { type: 'postgres', url: 'postgres://app:pw@db:5432/terra' },
+      sentryDsn: 'https://abc@o1.ingest.sentry.io/42',
+      sentryTracesSampleRate: 0.1,
+      metricsToken: 's3cret',
+      bodyLimitBytes: 2048,
+    });
+    expect(config.isProduction).toBe(true);
+  });
+
+  it('treats blank values as unset', () => {
+    expect(parseConfig({ PORT: ' ', SENTRY_DSN: '', DATABASE_URL: '' })).toMatchObject({
+      port: 8000,
+      sentryDsn: undefined,
+      database: { type: 'sqlite' },
+    });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid configuration: PORT is "abc"; expected an integer from 0 to 65535'],
+    [{ PORT: '70000' }, 'Invalid configuration: PORT is "70000"; expected an integer from 0 to 65535'],
+    [{ PORT: '-1' }, 'Invalid configuration: PORT is "-1"; expected an integer from 0 to 65535'],
+    [
+      { ENVIRONMENT: 'prod' },
+      'Invalid configuration: ENVIRONMENT is "prod"; expected one of development, test, staging, production',
+    ],
+    [
+      { LOG_LEVEL: 'verbose' },
+      'LOG_LEVEL is "verbose"; expected one of trace, debug, metrics, info, business, warn, error, fatal, silent',
+    ],
+    [{ SENTRY_TRACES_SAMPLE_RATE: '2' }, 'SENTRY_TRACES_SAMPLE_RATE is "2"; expected a number from 0 to 1'],
+    [
+      { SENTRY_TRACES_SAMPLE_RATE: 'half' },
+      'SENTRY_TRACES_SAMPLE_RATE is "half"; expected a number from 0 to 1',
+    ],
+    [{ SENTRY_DSN: 'not a dsn' }, 'SENTRY_DSN is not a URL'],
+    [{ SENTRY_DSN: 'https://o1.ingest.sentry.io/42' }, 'SENTRY_DSN is not a Sentry DSN'],
+    [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES is "10"; expected an integer from 1024 to 67108864'],
+    [{ DATABASE_URL: 'mysql://root@db/terra' }, 'DATABASE_URL has scheme "mysql"; expected postgres://'],
+    [{ DATABASE_URL: 'postgres://app:pw@db:5432' }, 'DATABASE_URL names no database'],
+  ])('rejects %j with one line naming the variable', (env, expected) => {
+    const error = errorOf(env);
+    expect(error.message).toContain(expected);
+    expect(error.message).not.toContain('\n');
+    expect(error.variable).toBe(Object.keys(env)[0]);
+  });
+
+  it('never echoes a database password in its message', () => {
+    const error = errorOf({ DATABASE_URL: 'postgres://app:hunter2@' });
+    expect(error.message).toBe(
+      'Invalid configuration: DATABASE_URL is not a URL; expected postgres://user[:password]@host[:port]/database',
+    );
+  });
+});
+
+describe('loadConfig', () => {
+  it('fills from .env only what the environment leaves unset', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tc-env-'));
+    const envFile = join(dir, '.env');
+    writeFileSync(envFile, 'PORT=9100\nENVIRONMENT=staging\n# a comment\nMETRICS_TOKEN="from file"\n');
+    const config = loadConfig({ envFile, env: { ENVIRONMENT: 'production' } });
+    expect(config.port).toBe(9100);
+    expect(config.environment).toBe('production');
+    expect(config.metricsToken).toBe('from file');
+  });
+
+  it('works without a .env file', () => {
+    expect(loadConfig({ envFile: '/nonexistent/.env', env: { PORT: '1234' } }).port).toBe(1234);
+  });
+
+  it('stops on a bad value that came from .env', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tc-env-'));
+    const envFile = join(dir, '.env');
+    writeFileSync(envFile, 'PORT=eighty\n');
+    expect(() => loadConfig({ envFile, env: {} })).toThrow('Invalid configuration: PORT is "eighty"');
+  });
+});

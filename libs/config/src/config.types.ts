@@ -1,0 +1,46 @@
+export const ENVIRONMENTS = ['development', 'test', 'staging', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const LOG_LEVELS = [
+  'trace',
+  'debug',
+  'metrics',
+  'info',
+  'business',
+  'warn',
+  'error',
+  'fatal',
+  'silent',
+] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type DatabaseConfig =
+  { readonly type: 'postgres'; readonly url: string } | { readonly type: 'sqlite'; readonly path: string };
+
+/**
+ * The validated configuration of the service. It is also the injection token: inject `AppConfig` to read it.
+ */
+export class AppConfig {
+  readonly port!: number;
+  readonly host!: string;
+  readonly environment!: Environment;
+  readonly releaseVersion!: string;
+  readonly logLevel!: LogLevel;
+  /** Empty string means console only. */
+  readonly logDir!: string;
+  readonly database!: DatabaseConfig;
+  readonly sentryDsn!: string | undefined;
+  /** Undefined means errors-only: tracing off. */
+  readonly sentryTracesSampleRate!: number | undefined;
+  readonly metricsToken!: string | undefined;
+  readonly bodyLimitBytes!: number;
+
+  constructor(values: AppConfig) {
+    Object.assign(this, values);
+    Object.freeze(this);
+  }
+
+  get isProduction(): boolean {
+    return this.environment === 'production';
+  }
+}

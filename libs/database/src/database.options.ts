@@ -1,0 +1,52 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { types as pgTypes, defaults as pgDefaults } from 'pg';
+import type { DataSourceOptions } from 'typeorm';
+import type { DatabaseConfig } from '@app/config';
+import { MIGRATIONS } from './migrations';
+
+// Entities map Date to `timestamp` (no zone) on PostgreSQL; store and read it as UTC whatever the host's TZ.
+pgDefaults.parseInputDatesAsUTC = true;
+pgTypes.setTypeParser(pgTypes.builtins.TIMESTAMP, (value) => new Date(value.replace(' ', 'T') + 'Z'));
+
+export interface DataSourceExtras {
+  entities?: DataSourceOptions['entities'];
+  /** Pool size on PostgreSQL. */
+  poolSize?: number;
+}
+
+/** TypeORM options for the configured engine: PostgreSQL when DATABASE_URL is set, embedded SQLite otherwise. */
+export function buildDataSourceOptions(
+  database: DatabaseConfig,
+  extras: DataSourceExtras = {},
+): DataSourceOptions {
+  const common = {
+    entities: extras.entities ?? [],
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    synchronize: false,
+    logging: false,
+  } as const;
+  if (database.type === 'postgres') {
+    return {
+      ...common,
+      type: 'postgres',
+      url: database.url,
+      poolSize: extras.poolSize ?? 10,
+      // Fail a connection attempt instead of queueing requests forever when the server is gone.
+      connectTimeoutMS: 5000,
+      extra: { options: '-c timezone=UTC', connectionTimeoutMillis: 5000 },
+    };
+  }
+  if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: database.path,
+    enableWAL: true,
+    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}

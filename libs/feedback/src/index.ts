@@ -1,0 +1,9 @@
+export {
+  FeedbackEntity,
+  FEEDBACK_CATEGORIES,
+  FEEDBACK_TARGET_TYPES,
+  SENTIMENTS,
+  type FeedbackCategory,
+  type FeedbackTargetType,
+  type Sentiment,
+} from './entities/feedback.entity';

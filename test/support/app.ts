@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Type } from '@nestjs/common';
+import { parseConfig, type AppConfig } from '@app/config';
+import { AppModule } from '../../apps/api/src/app.module';
+import { configureApp, createFastifyAdapter } from '../../apps/api/src/app.setup';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real AppModule with its global pipe and filter, on the real Fastify adapter, for supertest.
+ * Each app gets its own temporary directory for the SQLite file and logs unless the env says otherwise.
+ */
+export async function createTestApp(
+  env: Record<string, string> = {},
+  extra: { controllers?: Type[] } = {},
+): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'tc-app-'));
+  const config = parseConfig({
+    ENVIRONMENT: 'test',
+    SQLITE_PATH: join(dir, 'db.sqlite'),
+    LOG_DIR: join(dir, 'logs'),
+    ...env,
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config)],
+    controllers: extra.controllers ?? [],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config));
+  await configureApp(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return {
+    app,
+    config,
+    dir,
+    close: async () => {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
