@@ -2,40 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Body, Controller, Get, HttpException, Post } from '@nestjs/common';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import request from 'supertest';
 import { createTestApp, type TestApp } from './support/app';
-
-class ProbeDto {
-  @IsInt()
-  @Min(1)
-  @Max(5)
-  rating!: number;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(5)
-  name?: string;
-}
-
-@Controller('e2e-probe')
-class ProbeController {
-  @Post()
-  create(@Body() dto: ProbeDto): { received: ProbeDto; isDto: boolean } {
-    return { received: dto, isDto: dto instanceof ProbeDto };
-  }
-
-  @Get('boom')
-  boom(): never {
-    throw new Error('kaboom: internal detail');
-  }
-
-  @Get('teapot')
-  teapot(): never {
-    throw new HttpException('short and stout', 418);
-  }
-}
+import { ProbeController } from './support/probe.controller';
 
 const ERROR_KEYS = ['error', 'message', 'request_id', 'statusCode'];
 

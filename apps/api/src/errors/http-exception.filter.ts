@@ -9,6 +9,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { AppConfig } from '@app/config';
+import { recordErrorType } from '@app/metrics';
 
 export interface ErrorBody {
   statusCode: number;
@@ -41,6 +42,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const body = this.toBody(exception, String(request.id));
+    recordErrorType(request, exception);
     if (body.statusCode >= 500) {
       this.logger.error(
         `${request.method} ${request.url} failed: ${(exception as Error)?.message ?? String(exception)}`,

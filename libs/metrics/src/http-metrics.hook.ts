@@ -1,0 +1,34 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import { errorTypeFor } from './error-type';
+import { UNMATCHED_ROUTE } from './metrics.constants';
+import { MetricsService } from './metrics.service';
+
+/**
+ * Records every request in Fastify's onResponse hook: the one place that sees the final status of requests
+ * rejected by guards, pipes, the body limit and the router, which an interceptor never sees.
+ */
+@Injectable()
+export class HttpMetricsHook implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const metrics = this.metrics;
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const status = reply.statusCode;
+      metrics.recordRequest(
+        request.method,
+        request.routeOptions.url ?? UNMATCHED_ROUTE,
+        status,
+        reply.elapsedTime / 1000,
+        status >= 400 ? errorTypeFor(request) : null,
+      );
+      done();
+    });
+  }
+}

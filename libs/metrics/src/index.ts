@@ -1,0 +1,6 @@
+export { MetricsModule } from './metrics.module';
+export { MetricsService } from './metrics.service';
+export { BusinessMetrics } from './business-metrics.service';
+export { recordErrorType } from './error-type';
+export type { MetricsModuleOptions } from './metrics.options';
+export { METRIC_PREFIX, UNMATCHED_ROUTE, OTHER, REQUEST_DURATION_BUCKETS } from './metrics.constants';

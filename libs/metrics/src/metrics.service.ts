@@ -1,0 +1,158 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AppConfig } from '@app/config';
+import { HTTP_METHODS, METRIC_PREFIX, OTHER, REQUEST_DURATION_BUCKETS } from './metrics.constants';
+
+type HttpLabels = 'method' | 'route' | 'status_code';
+
+interface HttpSeries {
+  requests: Counter.Internal;
+  duration: Histogram.Internal<HttpLabels>;
+}
+
+/**
+ * Owns this app's Prometheus registry and its HTTP and system metrics. Nothing is registered on prom-client's
+ * global registry, so two apps (or two test modules) in one process never collide.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  private readonly requests: Counter<HttpLabels>;
+  private readonly duration: Histogram<HttpLabels>;
+  private readonly errors: Counter<HttpLabels | 'error_type'>;
+  private readonly databaseUp: Gauge;
+  private readonly cpu: Gauge;
+  // One child per (method, route, status): prom-client hashes a label object on every call otherwise.
+  private readonly series = new Map<string, HttpSeries>();
+  private readonly errorSeries = new Map<string, Counter.Internal>();
+  private lastCpu = process.cpuUsage();
+  private lastCpuAt = process.hrtime.bigint();
+
+  constructor(
+    config: AppConfig,
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+  ) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+
+    this.requests = new Counter({
+      name: `${METRIC_PREFIX}requests_total`,
+      help: 'HTTP requests answered, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: `${METRIC_PREFIX}request_duration_seconds`,
+      help: 'Time from receiving a request to finishing its response, in seconds.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: REQUEST_DURATION_BUCKETS,
+      registers,
+    });
+    this.errors = new Counter({
+      name: `${METRIC_PREFIX}errors_total`,
+      help: 'Responses with status >= 400, by route, status and the exception class behind them.',
+      labelNames: ['method', 'route', 'status_code', 'error_type'],
+      registers,
+    });
+
+    const memory = process.memoryUsage;
+    new Gauge({
+      name: `${METRIC_PREFIX}memory_usage_bytes`,
+      help: 'Memory used by the process, by type (rss, heap_used, heap_total, external).',
+      labelNames: ['type'],
+      registers,
+      collect() {
+        const usage = memory();
+        this.set({ type: 'rss' }, usage.rss);
+        this.set({ type: 'heap_used' }, usage.heapUsed);
+        this.set({ type: 'heap_total' }, usage.heapTotal);
+        this.set({ type: 'external' }, usage.external);
+      },
+    });
+    this.cpu = new Gauge({
+      name: `${METRIC_PREFIX}cpu_usage_percent`,
+      help: 'CPU used by the process since the previous scrape, in percent of one core.',
+      registers,
+      collect: () => this.sampleCpu(),
+    });
+    const server = () => this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    new Gauge({
+      name: `${METRIC_PREFIX}active_connections`,
+      help: 'Open HTTP connections.',
+      registers,
+      async collect() {
+        const http = server();
+        const open = await new Promise<number>((resolve) =>
+          http ? http.getConnections((error, count) => resolve(error ? 0 : count)) : resolve(0),
+        );
+        this.set(open);
+      },
+    });
+    this.databaseUp = new Gauge({
+      name: `${METRIC_PREFIX}database_up`,
+      help: '1 when the last database check passed, 0 otherwise.',
+      registers,
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}build_info`,
+      help: 'Always 1; its labels say which version runs in which environment.',
+      labelNames: ['version', 'environment'],
+      registers,
+    }).set({ version: config.releaseVersion, environment: config.environment }, 1);
+  }
+
+  /** Records one finished HTTP request; called once per response from Fastify's onResponse hook. */
+  recordRequest(
+    method: string,
+    route: string,
+    statusCode: number,
+    seconds: number,
+    errorType: string | null,
+  ): void {
+    const key = `${method} ${statusCode} ${route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      const labels = [HTTP_METHODS.has(method) ? method : OTHER, route, String(statusCode)];
+      series = { requests: this.requests.labels(...labels), duration: this.duration.labels(...labels) };
+      this.series.set(key, series);
+    }
+    series.requests.inc();
+    series.duration.observe(seconds);
+    if (errorType === null) return;
+    const errorKey = `${key} ${errorType}`;
+    let errors = this.errorSeries.get(errorKey);
+    if (!errors) {
+      errors = this.errors.labels(
+        HTTP_METHODS.has(method) ? method : OTHER,
+        route,
+        String(statusCode),
+        errorType,
+      );
+      this.errorSeries.set(errorKey, errors);
+    }
+    errors.inc();
+  }
+
+  /** Follows the last database check (set by the health checks). */
+  setDatabaseUp(up: boolean): void {
+    this.databaseUp.set(up ? 1 : 0);
+  }
+
+  /** The exposition in the text format Prometheus asks for. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private sampleCpu(): void {
+    const now = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    const elapsedMicros = Number(now - this.lastCpuAt) / 1000;
+    const usedMicros = cpu.user - this.lastCpu.user + (cpu.system - this.lastCpu.system);
+    this.lastCpu = cpu;
+    this.lastCpuAt = now;
+    if (elapsedMicros > 0) this.cpu.set(Math.round((usedMicros / elapsedMicros) * 10000) / 100);
+  }
+}

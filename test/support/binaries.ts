@@ -1,0 +1,16 @@
+import { execFileSync } from 'node:child_process';
+
+/**
+ * Path of a binary the test needs. Missing in CI is a failure; elsewhere the caller skips and this prints why.
+ */
+export function findBinary(name: string, install: string): string | null {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    if (process.env.CI) throw new Error(`${name} is required in CI but is not installed (${install})`);
+    process.stderr.write(
+      `[tests] ${name} NOT FOUND: the tests that need it did not run. Install: ${install}\n`,
+    );
+    return null;
+  }
+}

@@ -1,0 +1,46 @@
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+/** Parses the Prometheus text format into samples (comments dropped). */
+export function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const match = LINE.exec(line);
+    if (!match) throw new Error(`unparseable exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key] = value;
+    samples.push({ name: match[1], labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The value of the one sample with this name and exactly these labels; 0 when the series does not exist yet. */
+export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const wanted = JSON.stringify(Object.entries(labels).sort());
+  const found = samples.filter(
+    (s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === wanted,
+  );
+  if (found.length > 1) throw new Error(`${name} ${wanted} matched ${found.length} samples`);
+  return found[0]?.value ?? 0;
+}
+
+/** Distinct label sets per metric family, with a histogram's buckets, sum and count counted as one series. */
+export function seriesOf(samples: Sample[], familyPrefix = ''): Set<string> {
+  const series = new Set<string>();
+  for (const s of samples) {
+    if (!s.name.startsWith(familyPrefix)) continue;
+    const family = s.name.replace(/_(bucket|sum|count)$/, '');
+    const labels = Object.entries(s.labels)
+      .filter(([key]) => key !== 'le')
+      .sort();
+    series.add(`${family}${JSON.stringify(labels)}`);
+  }
+  return series;
+}
