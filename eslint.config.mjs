@@ -50,7 +50,7 @@ export default tseslint.config(
   },
   {
     // Nest resolves constructor parameters from emitted type metadata, so injected classes must stay value imports.
-    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    files: ['apps/**/*.ts', 'libs/**/*.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
   {

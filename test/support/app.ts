@@ -28,13 +28,16 @@ export async function createTestApp(
     ENVIRONMENT: 'test',
     SQLITE_PATH: join(dir, 'db.sqlite'),
     LOG_DIR: join(dir, 'logs'),
+    LOG_CONSOLE: 'off',
     ...env,
   });
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config)],
     controllers: extra.controllers ?? [],
   }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config));
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), {
+    bufferLogs: true,
+  });
   await configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

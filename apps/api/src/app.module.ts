@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { FEEDBACK_CATEGORIES, FEEDBACK_TARGET_TYPES } from '@app/feedback';
+import { LoggingModule } from '@app/logging';
 import { MetricsModule } from '@app/metrics';
 import { AppController } from './app.controller';
 import { HttpExceptionFilter } from './errors/http-exception.filter';
@@ -17,6 +18,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot({ config, isGlobal: true }),
+        LoggingModule,
         DatabaseModule,
         MetricsModule.forRoot({
           workflowTypes: WORKFLOW_TYPES,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, loadConfig, type AppConfig } from '@app/config';
+import { AppLogger } from '@app/logging';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
 
@@ -12,6 +13,10 @@ export async function bootstrap(config: AppConfig): Promise<NestFastifyApplicati
     createFastifyAdapter(config),
     {
       abortOnError: false,
+      // Nest's start-up lines wait for the pino logger instead of going to the console in Nest's own format,
+      // and a failed start prints main()'s one line rather than Nest's stack dump.
+      bufferLogs: true,
+      logger: false,
     },
   );
   await configureApp(app);
@@ -32,7 +37,9 @@ async function main(): Promise<void> {
   }
   try {
     const app = await bootstrap(config);
-    process.stdout.write(`terra_constellata listening on ${await app.getUrl()} (${config.environment})\n`);
+    app
+      .get(AppLogger)
+      .pino.info(`terra_constellata listening on ${await app.getUrl()} (${config.environment})`);
   } catch (error) {
     process.stderr.write(`Start failed: ${(error as Error).message ?? String(error)}\n`);
     process.exit(1);

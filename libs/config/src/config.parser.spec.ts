@@ -24,6 +24,9 @@ describe('parseConfig', () => {
       releaseVersion: '9.9.9',
       logLevel: 'info',
       logDir: 'logs',
+      logConsole: 'pretty',
+      logMaxBytes: 50 * 1024 * 1024,
+      logMaxFiles: 14,
       database: { type: 'sqlite', path: DEFAULT_SQLITE_PATH },
       sentryDsn: undefined,
       sentryTracesSampleRate: undefined,
@@ -52,6 +55,9 @@ describe('parseConfig', () => {
       SENTRY_TRACES_SAMPLE_RATE: '0.1',
       METRICS_TOKEN: 's3cret',
       BODY_LIMIT_BYTES: '2048',
+      LOG_CONSOLE: 'off',
+      LOG_MAX_SIZE_MB: '5',
+      LOG_MAX_FILES: '3',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -65,8 +71,12 @@ describe('parseConfig', () => {
       sentryTracesSampleRate: 0.1,
       metricsToken: 's3cret',
       bodyLimitBytes: 2048,
+      logConsole: 'off',
+      logMaxBytes: 5 * 1024 * 1024,
+      logMaxFiles: 3,
     });
     expect(config.isProduction).toBe(true);
+    expect(parseConfig({ ENVIRONMENT: 'production' }).logConsole).toBe('json');
   });
 
   it('treats blank values as unset', () => {
@@ -96,6 +106,8 @@ describe('parseConfig', () => {
     ],
     [{ SENTRY_DSN: 'not a dsn' }, 'SENTRY_DSN is not a URL'],
     [{ SENTRY_DSN: 'https://o1.ingest.sentry.io/42' }, 'SENTRY_DSN is not a Sentry DSN'],
+    [{ LOG_CONSOLE: 'color' }, 'LOG_CONSOLE is "color"; expected one of pretty, json, off'],
+    [{ LOG_MAX_FILES: '0' }, 'LOG_MAX_FILES is "0"; expected an integer from 1 to 1000'],
     [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES is "10"; expected an integer from 1024 to 67108864'],
     [{ DATABASE_URL: 'mysql://root@db/terra' }, 'DATABASE_URL has scheme "mysql"; expected postgres://'],
     [{ DATABASE_URL: 'postgres://app:pw@db:5432' }, 'DATABASE_URL names no database'],

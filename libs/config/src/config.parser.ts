@@ -3,9 +3,11 @@ import { dirname, join } from 'node:path';
 import {
   AppConfig,
   ENVIRONMENTS,
+  LOG_CONSOLE_FORMATS,
   LOG_LEVELS,
   type DatabaseConfig,
   type Environment,
+  type LogConsoleFormat,
   type LogLevel,
 } from './config.types';
 
@@ -26,13 +28,22 @@ export const DEFAULT_SQLITE_PATH = 'data/terra_constellata.sqlite';
 
 /** Parses and validates every variable the service reads; throws ConfigError on the first bad one. */
 export function parseConfig(env: Env, defaults: { releaseVersion?: string } = {}): AppConfig {
+  const environment = oneOf<Environment>(env, 'ENVIRONMENT', ENVIRONMENTS, 'development');
   return new AppConfig({
     port: integer(env, 'PORT', 8000, 0, 65535),
     host: nonEmpty(env, 'HOST', '0.0.0.0'),
-    environment: oneOf<Environment>(env, 'ENVIRONMENT', ENVIRONMENTS, 'development'),
+    environment,
     releaseVersion: nonEmpty(env, 'RELEASE_VERSION', defaults.releaseVersion ?? packageVersion()),
     logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     logDir: env.LOG_DIR === undefined ? 'logs' : env.LOG_DIR.trim(),
+    logConsole: oneOf<LogConsoleFormat>(
+      env,
+      'LOG_CONSOLE',
+      LOG_CONSOLE_FORMATS,
+      environment === 'development' ? 'pretty' : 'json',
+    ),
+    logMaxBytes: integer(env, 'LOG_MAX_SIZE_MB', 50, 1, 102400) * 1024 * 1024,
+    logMaxFiles: integer(env, 'LOG_MAX_FILES', 14, 1, 1000),
     database: database(env),
     sentryDsn: sentryDsn(env),
     sentryTracesSampleRate: ratio(env, 'SENTRY_TRACES_SAMPLE_RATE'),

@@ -14,6 +14,9 @@ export const LOG_LEVELS = [
 ] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const LOG_CONSOLE_FORMATS = ['pretty', 'json', 'off'] as const;
+export type LogConsoleFormat = (typeof LOG_CONSOLE_FORMATS)[number];
+
 export type DatabaseConfig =
   { readonly type: 'postgres'; readonly url: string } | { readonly type: 'sqlite'; readonly path: string };
 
@@ -28,6 +31,12 @@ export class AppConfig {
   readonly logLevel!: LogLevel;
   /** Empty string means console only. */
   readonly logDir!: string;
+  /** pretty (colored, development), json (one object per line, what collectors read) or off. */
+  readonly logConsole!: LogConsoleFormat;
+  /** A log file is rotated when it reaches this size, and at midnight UTC. */
+  readonly logMaxBytes!: number;
+  /** Rotated files kept per log file; older ones are deleted. */
+  readonly logMaxFiles!: number;
   readonly database!: DatabaseConfig;
   readonly sentryDsn!: string | undefined;
   /** Undefined means errors-only: tracing off. */

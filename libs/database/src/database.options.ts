@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { types as pgTypes, defaults as pgDefaults } from 'pg';
 import type { DataSourceOptions } from 'typeorm';
+import { ensureDirectory } from '@app/common';
 import type { DatabaseConfig } from '@app/config';
 import { MIGRATIONS } from './migrations';
 
@@ -38,7 +38,7 @@ export function buildDataSourceOptions(
       extra: { options: '-c timezone=UTC', connectionTimeoutMillis: 5000 },
     };
   }
-  if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
+  if (database.path !== ':memory:') ensureDirectory(dirname(database.path));
   return {
     ...common,
     type: 'better-sqlite3',

@@ -1,14 +1,8 @@
-import {
-  Catch,
-  HttpException,
-  HttpStatus,
-  Logger,
-  type ArgumentsHost,
-  type ExceptionFilter,
-} from '@nestjs/common';
+import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { AppConfig } from '@app/config';
+import { AppLogger } from '@app/logging';
 import { recordErrorType } from '@app/metrics';
 
 export interface ErrorBody {
@@ -30,12 +24,21 @@ function isClientStatusError(error: unknown): error is StatusError {
   return typeof status === 'number' && status >= 400 && status < 500;
 }
 
+function errorName(exception: unknown): string {
+  return exception instanceof Error ? exception.constructor.name : typeof exception;
+}
+
+function errorMessage(exception: unknown): string {
+  return exception instanceof Error ? exception.message : String(exception);
+}
+
 /** The one place that shapes error responses: `{ statusCode, error, message, request_id }`. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
-  private readonly logger = new Logger('HttpExceptionFilter');
-
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly logger: AppLogger,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -44,10 +47,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception, String(request.id));
     recordErrorType(request, exception);
     if (body.statusCode >= 500) {
-      this.logger.error(
-        `${request.method} ${request.url} failed: ${(exception as Error)?.message ?? String(exception)}`,
-        (exception as Error)?.stack,
-      );
+      this.logger.logException(exception, `Unhandled ${errorName(exception)}: ${errorMessage(exception)}`, {
+        request_id: body.request_id,
+        method: request.method,
+        route: request.routeOptions.url ?? 'UNMATCHED',
+      });
     }
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }

@@ -1,0 +1,1 @@
+export { ensureDirectory } from './ensure-directory';

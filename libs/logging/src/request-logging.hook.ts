@@ -1,0 +1,66 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { QUIET_ROUTES } from './logging.constants';
+import { ROOT_LOGGER } from './logging.tokens';
+import type { RootLogger } from './logger.factory';
+import { RequestLogContext, runInRequestContext, userIdFrom } from './request-context';
+
+const CONTEXT = Symbol('terra_constellata.logContext');
+
+type WithContext = FastifyRequest & { [CONTEXT]?: RequestLogContext };
+
+/**
+ * Request correlation and the one "API Request" line per finished request. Fastify hooks rather than
+ * pino-http: its serialisers and per-request child logger cost about half the throughput of a small endpoint.
+ */
+@Injectable()
+export class RequestLoggingHook implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(ROOT_LOGGER) private readonly root: RootLogger,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const logger = this.root.logger;
+
+    fastify.addHook('onRequest', (request: WithContext, reply, done) => {
+      void reply.header('x-request-id', request.id);
+      const context = new RequestLogContext(logger, request.id, userIdFrom(request.headers['x-user-id']));
+      request[CONTEXT] = context;
+      runInRequestContext(context, done);
+    });
+
+    fastify.addHook('onResponse', (request: WithContext, reply, done) => {
+      const status = reply.statusCode;
+      const route = request.routeOptions.url;
+      const level =
+        route && QUIET_ROUTES.has(route)
+          ? 'debug'
+          : status >= 500
+            ? 'error'
+            : status >= 400
+              ? 'warn'
+              : 'info';
+      if (logger.isLevelEnabled(level)) {
+        const url = request.url;
+        const query = url.indexOf('?');
+        logger[level](
+          {
+            request_id: request.id,
+            user_id: request[CONTEXT]?.userId,
+            method: request.method,
+            route: route ?? 'UNMATCHED',
+            // The query string is left out: it can carry tokens.
+            path: query === -1 ? url : url.slice(0, query),
+            status_code: status,
+            duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+          },
+          'API Request',
+        );
+      }
+      done();
+    });
+  }
+}
