@@ -4,25 +4,6 @@ const SECRET_KEY =
 
 export const REDACTED = '[REDACTED]';
 
-/** pino `redact` paths: the same keys at the top level and one level down, for direct logger calls. */
-export const REDACT_PATHS = [
-  'authorization',
-  'cookie',
-  'password',
-  'token',
-  'secret',
-  'api_key',
-  'apiKey',
-  '*.authorization',
-  '*.cookie',
-  '*["set-cookie"]',
-  '*.password',
-  '*.token',
-  '*.secret',
-  '*.api_key',
-  '*.apiKey',
-];
-
 /** A copy of `value` with secret-named fields replaced, at any depth; Errors and Dates are kept as they are. */
 export function redactDeep<T>(value: T, depth = 0): T {
   if (value === null || typeof value !== 'object' || value instanceof Error || value instanceof Date)

@@ -23,7 +23,7 @@ export class RequestLoggingHook implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    const logger = this.root.logger;
+    const { logger, logRequest } = this.root;
 
     fastify.addHook('onRequest', (request: WithContext, reply, done) => {
       void reply.header('x-request-id', request.id);
@@ -43,23 +43,19 @@ export class RequestLoggingHook implements OnModuleInit {
             : status >= 400
               ? 'warn'
               : 'info';
-      if (logger.isLevelEnabled(level)) {
-        const url = request.url;
-        const query = url.indexOf('?');
-        logger[level](
-          {
-            request_id: request.id,
-            user_id: request[CONTEXT]?.userId,
-            method: request.method,
-            route: route ?? 'UNMATCHED',
-            // The query string is left out: it can carry tokens.
-            path: query === -1 ? url : url.slice(0, query),
-            status_code: status,
-            duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-          },
-          'API Request',
-        );
-      }
+      if (!logger.isLevelEnabled(level)) return done();
+      const url = request.url;
+      const query = url.indexOf('?');
+      logRequest(level, {
+        requestId: request.id,
+        userId: request[CONTEXT]?.userId,
+        method: request.method,
+        route: route ?? 'UNMATCHED',
+        // The query string is left out: it can carry tokens.
+        path: query === -1 ? url : url.slice(0, query),
+        statusCode: status,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      });
       done();
     });
   }

@@ -1,8 +1,8 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { openSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import SonicBoom from 'sonic-boom';
 import { ensureDirectory } from '@app/common';
+import { BatchedWriter } from './batched-writer';
 
 export interface RotatingFileOptions {
   path: string;
@@ -16,12 +16,12 @@ const DAY_MS = 86_400_000;
 
 /**
  * An append-only log file that is renamed to `<name>.<YYYY-MM-DD>.<n>` when it reaches maxBytes or when the UTC
- * day changes, keeping the newest maxFiles renamed files. Writes are asynchronous (SonicBoom). Files are opened
+ * day changes, keeping the newest maxFiles renamed files. Writes are asynchronous and batched. Files are opened
  * synchronously, so nothing races an open; at rotation the old writer drains into the renamed file while a new
  * one takes the path, so no line is lost.
  */
 export class RotatingFileStream {
-  private sonic: SonicBoom;
+  private writer: BatchedWriter;
   private drained: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
   private size: number;
@@ -34,7 +34,7 @@ export class RotatingFileStream {
     this.size = Math.max(0, fileSize(options.path));
     this.dayEndsAt = nextUtcMidnight(this.now());
     ensureDirectory(dirname(options.path));
-    this.sonic = open(options.path);
+    this.writer = open(options.path);
   }
 
   write(line: string): boolean {
@@ -44,7 +44,7 @@ export class RotatingFileStream {
       this.rotate();
     }
     this.size += line.length;
-    return this.sonic.write(line);
+    return this.writer.write(line);
   }
 
   /** Renames the current file and starts a new one; a no-op for an empty file. */
@@ -55,27 +55,21 @@ export class RotatingFileStream {
     const target = this.freeName(closingDay);
     renameSync(this.options.path, target);
     this.size = 0;
-    const old = this.sonic;
-    this.sonic = open(this.options.path);
+    const old = this.writer;
+    this.writer = open(this.options.path);
     this.drained = Promise.all([this.drained, endOf(old)]);
     this.pruning = this.pruning.then(() => this.prune()).catch(() => undefined);
   }
 
   flushSync(): void {
-    if (!this.closed) {
-      try {
-        this.sonic.flushSync();
-      } catch {
-        // EAGAIN while an async write is in flight; end() below still drains it.
-      }
-    }
+    if (!this.closed) this.writer.flushSync();
   }
 
   /** Writes what is buffered and closes the file; later writes are dropped. */
   async end(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.drained, endOf(this.sonic)]);
+    await Promise.all([this.drained, endOf(this.writer)]);
     await this.pruning;
   }
 
@@ -97,15 +91,18 @@ export class RotatingFileStream {
   }
 }
 
-function open(path: string): SonicBoom {
-  return new SonicBoom({ fd: openSync(path, 'a'), sync: false });
+/**
+ * Lines are batched: system calls are the dearest part of a request here (the response's own write is about
+ * 40 % of its CPU), so a file is written once per 8 kB of lines or every 250 ms, not once per line.
+ */
+export const WRITE_BATCH = { minLength: 8192, flushMs: 250 } as const;
+
+function open(path: string): BatchedWriter {
+  return new BatchedWriter(openSync(path, 'a'), { ...WRITE_BATCH, closeFd: true });
 }
 
-function endOf(sonic: SonicBoom): Promise<void> {
-  return new Promise<void>((resolve) => {
-    sonic.once('close', () => resolve());
-    sonic.end();
-  });
+function endOf(writer: BatchedWriter): Promise<void> {
+  return writer.end();
 }
 
 function nextUtcMidnight(now: number): number {

@@ -1,0 +1,104 @@
+import { close, write, writeSync } from 'node:fs';
+
+export interface BatchedWriterOptions {
+  /** Bytes (roughly) gathered before a write is started. */
+  minLength: number;
+  /** Longest time a line waits in memory. */
+  flushMs: number;
+  /** Close the descriptor at end() (files yes, stdout no). */
+  closeFd: boolean;
+}
+
+/**
+ * Appends lines to a file descriptor in batches: one asynchronous write per `minLength` of lines or per
+ * `flushMs`, never one per line, and never on the caller's stack. System calls are the dearest part of a request
+ * here, and SonicBoom (pino's writer) measures its whole pending buffer on every line, which makes batching with
+ * it cost more than it saves.
+ */
+export class BatchedWriter {
+  private pending: string[] = [];
+  private pendingLength = 0;
+  private writing = false;
+  private ended = false;
+  private idle: Array<() => void> = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly fd: number,
+    private readonly options: BatchedWriterOptions,
+  ) {
+    this.timer = setInterval(() => this.flush(), options.flushMs);
+    this.timer.unref();
+  }
+
+  write(line: string): boolean {
+    if (this.ended) return false;
+    this.pending.push(line);
+    this.pendingLength += line.length;
+    if (!this.writing && this.pendingLength >= this.options.minLength) this.flush();
+    return true;
+  }
+
+  /** Starts writing what is pending unless a write is already under way (it continues with the rest). */
+  flush(): void {
+    if (this.writing || this.pendingLength === 0) return;
+    const data = Buffer.from(this.pending.join(''));
+    this.pending = [];
+    this.pendingLength = 0;
+    this.writing = true;
+    this.writeOut(data);
+  }
+
+  /**
+   * Writes what is pending now, synchronously, for a process about to die. A batch already being written
+   * asynchronously may land after it.
+   */
+  flushSync(): void {
+    if (this.pendingLength === 0) return;
+    let data = Buffer.from(this.pending.join(''));
+    this.pending = [];
+    this.pendingLength = 0;
+    for (let attempts = 0; data.length > 0 && attempts < 1000; attempts++) {
+      try {
+        data = data.subarray(writeSync(this.fd, data));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      }
+    }
+  }
+
+  /** Writes everything pending, then closes the descriptor if it owns it; later writes are dropped. */
+  async end(): Promise<void> {
+    if (!this.ended) {
+      this.ended = true;
+      clearInterval(this.timer);
+    }
+    while (this.writing || this.pendingLength > 0) {
+      await new Promise<void>((resolve) => {
+        this.idle.push(resolve);
+        this.flush();
+      });
+    }
+    if (this.options.closeFd) await new Promise<void>((resolve) => close(this.fd, () => resolve()));
+  }
+
+  private writeOut(data: Buffer): void {
+    write(this.fd, data, 0, data.length, null, (error, written) => {
+      if (error) {
+        // A non-blocking pipe (stdout) can be full for a moment; anything else loses this batch.
+        if (error.code === 'EAGAIN') return void setTimeout(() => this.writeOut(data), 5);
+        process.stderr.write(
+          `log write failed (${error.code ?? error.message}); ${data.length} bytes lost\n`,
+        );
+      } else if (written < data.length) {
+        return this.writeOut(data.subarray(written));
+      }
+      this.writing = false;
+      if (this.pendingLength >= this.options.minLength || (this.ended && this.pendingLength > 0)) {
+        this.flush();
+      } else if (this.pendingLength === 0) {
+        for (const resolve of this.idle.splice(0)) resolve();
+      }
+    });
+  }
+}
