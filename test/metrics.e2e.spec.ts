@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { register as globalRegistry } from 'prom-client';
 import request from 'supertest';
-import { BusinessMetrics, MetricsService } from '@app/metrics';
+import { BusinessMetrics } from '@app/metrics';
 import { createTestApp, type TestApp } from './support/app';
 import { findBinary } from './support/binaries';
 import { parseExposition, seriesOf, valueOf, type Sample } from './support/exposition';
@@ -217,14 +217,6 @@ describe('GET /metrics and the HTTP metrics', () => {
     expect(d(`${P}feedback_received_total`, { target_type: 'artwork', category: 'bug' })).toBe(1);
     expect(d(`${P}feedback_received_total`, { target_type: 'other', category: 'bug' })).toBe(1);
     expect(after.some((s) => Object.values(s.labels).includes('rm -rf /'))).toBe(false);
-  });
-
-  it('database_up follows what it is told', async () => {
-    const metrics = t.app.get(MetricsService);
-    metrics.setDatabaseUp(false);
-    expect(valueOf(await scrape(), `${P}database_up`)).toBe(0);
-    metrics.setDatabaseUp(true);
-    expect(valueOf(await scrape(), `${P}database_up`)).toBe(1);
   });
 
   it('keeps the number of series bounded under 10,000 requests to random paths and ids', async () => {

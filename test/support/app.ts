@@ -21,7 +21,7 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  extra: { controllers?: Type[] } = {},
+  extra: { controllers?: Type[]; overrides?: Array<{ provide: Type; useValue: unknown }> } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'tc-app-'));
   const config = parseConfig({
@@ -31,22 +31,29 @@ export async function createTestApp(
     LOG_CONSOLE: 'off',
     ...env,
   });
-  const moduleRef = await Test.createTestingModule({
+  const builder = Test.createTestingModule({
     imports: [AppModule.forRoot(config)],
     controllers: extra.controllers ?? [],
-  }).compile();
+  });
+  for (const { provide, useValue } of extra.overrides ?? [])
+    builder.overrideProvider(provide).useValue(useValue);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), {
     bufferLogs: true,
   });
   await configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  let closed = false;
   return {
     app,
     config,
     dir,
     close: async () => {
-      await app.close();
+      if (!closed) {
+        closed = true;
+        await app.close();
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { FEEDBACK_CATEGORIES, FEEDBACK_TARGET_TYPES } from '@app/feedback';
+import { HealthModule } from '@app/health';
 import { LoggingModule } from '@app/logging';
 import { MetricsModule } from '@app/metrics';
 import { AppController } from './app.controller';
@@ -26,6 +27,7 @@ export class AppModule {
           feedbackTargetTypes: FEEDBACK_TARGET_TYPES,
           feedbackCategories: FEEDBACK_CATEGORIES,
         }),
+        HealthModule,
       ],
       controllers: [AppController],
       providers: [

@@ -32,6 +32,9 @@ describe('parseConfig', () => {
       sentryTracesSampleRate: undefined,
       metricsToken: undefined,
       bodyLimitBytes: 102400,
+      healthTimeoutMs: 1000,
+      healthCacheMs: 2000,
+      shutdownGraceMs: 0,
     });
     expect(config.isProduction).toBe(false);
     expect(Object.isFrozen(config)).toBe(true);
@@ -77,6 +80,14 @@ describe('parseConfig', () => {
     });
     expect(config.isProduction).toBe(true);
     expect(parseConfig({ ENVIRONMENT: 'production' }).logConsole).toBe('json');
+    expect(parseConfig({ ENVIRONMENT: 'production' }).shutdownGraceMs).toBe(5000);
+    expect(
+      parseConfig({ SHUTDOWN_GRACE_MS: '250', HEALTH_TIMEOUT_MS: '300', HEALTH_CACHE_MS: '0' }),
+    ).toMatchObject({
+      shutdownGraceMs: 250,
+      healthTimeoutMs: 300,
+      healthCacheMs: 0,
+    });
   });
 
   it('treats blank values as unset', () => {

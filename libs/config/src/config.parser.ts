@@ -49,6 +49,16 @@ export function parseConfig(env: Env, defaults: { releaseVersion?: string } = {}
     sentryTracesSampleRate: ratio(env, 'SENTRY_TRACES_SAMPLE_RATE'),
     metricsToken: optional(env, 'METRICS_TOKEN'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 64 * 1024 * 1024),
+    healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 1000, 10, 60_000),
+    healthCacheMs: integer(env, 'HEALTH_CACHE_MS', 2000, 0, 60_000),
+    // Kubernetes needs a few seconds to take a terminating pod out of its endpoints; a developer does not.
+    shutdownGraceMs: integer(
+      env,
+      'SHUTDOWN_GRACE_MS',
+      environment === 'development' || environment === 'test' ? 0 : 5000,
+      0,
+      300_000,
+    ),
   } as AppConfig);
 }
 

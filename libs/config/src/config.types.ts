@@ -43,6 +43,12 @@ export class AppConfig {
   readonly sentryTracesSampleRate!: number | undefined;
   readonly metricsToken!: string | undefined;
   readonly bodyLimitBytes!: number;
+  /** Longest a health check may take before it counts as down. */
+  readonly healthTimeoutMs!: number;
+  /** How long a health check result is reused by later probes. */
+  readonly healthCacheMs!: number;
+  /** After SIGTERM: readiness answers 503 for this long before the server stops accepting connections. */
+  readonly shutdownGraceMs!: number;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);

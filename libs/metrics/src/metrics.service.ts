@@ -28,6 +28,7 @@ export class MetricsService {
   // One child per (method, route, status): prom-client hashes a label object on every call otherwise.
   private readonly series = new Map<string, HttpSeries>();
   private readonly errorSeries = new Map<string, Counter.Internal>();
+  private databaseProbe: (() => Promise<boolean>) | undefined;
   private lastCpu = process.cpuUsage();
   private lastCpuAt = process.hrtime.bigint();
 
@@ -91,10 +92,16 @@ export class MetricsService {
         this.set(open);
       },
     });
+    const probe = () => this.databaseProbe;
     this.databaseUp = new Gauge({
       name: `${METRIC_PREFIX}database_up`,
       help: '1 when the last database check passed, 0 otherwise.',
       registers,
+      // A scrape runs the (cached, time-bounded) check itself, so the gauge is right even when nothing probes.
+      async collect() {
+        const check = probe();
+        if (check) this.set((await check()) ? 1 : 0);
+      },
     });
     new Gauge({
       name: `${METRIC_PREFIX}build_info`,
@@ -139,6 +146,11 @@ export class MetricsService {
   /** Follows the last database check (set by the health checks). */
   setDatabaseUp(up: boolean): void {
     this.databaseUp.set(up ? 1 : 0);
+  }
+
+  /** The check a scrape runs for database_up; registered by the module that owns the database check. */
+  setDatabaseProbe(probe: () => Promise<boolean>): void {
+    this.databaseProbe = probe;
   }
 
   /** The exposition in the text format Prometheus asks for. */

@@ -62,10 +62,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const response = exception.getResponse();
       const fromResponse =
         typeof response === 'object' && response !== null ? (response as Partial<ErrorBody>) : {};
+      // Thrown on purpose (a 503 included), so its message is meant for the client.
       return {
         statusCode,
-        error: (statusCode >= 500 ? undefined : fromResponse.error) ?? STATUS_CODES[statusCode] ?? 'Error',
-        message: statusCode >= 500 ? 'Internal server error' : (fromResponse.message ?? exception.message),
+        error: fromResponse.error ?? STATUS_CODES[statusCode] ?? 'Error',
+        message: fromResponse.message ?? exception.message,
         request_id: requestId,
       };
     }

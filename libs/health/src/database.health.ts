@@ -1,0 +1,94 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '@app/config';
+import { AppLogger } from '@app/logging';
+import { MetricsService } from '@app/metrics';
+
+export interface DatabaseCheck {
+  up: boolean;
+  latencyMs: number;
+  error?: string;
+  checkedAt: number;
+}
+
+class CheckTimeoutError extends Error {
+  override readonly name = 'CheckTimeoutError';
+}
+
+/**
+ * Pings the database with a timeout, shares one ping between concurrent probes, reuses a result for
+ * HEALTH_CACHE_MS, and logs only when the state changes, so an outage is one line in errors.log, not one per probe.
+ */
+@Injectable()
+export class DatabaseHealth implements OnModuleInit {
+  private last: DatabaseCheck | undefined;
+  private inFlight: Promise<DatabaseCheck> | undefined;
+  private wasUp: boolean | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly logger: AppLogger,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.setDatabaseProbe(() => this.check().then((result) => result.up));
+  }
+
+  check(): Promise<DatabaseCheck> {
+    if (this.last && Date.now() - this.last.checkedAt < this.config.healthCacheMs)
+      return Promise.resolve(this.last);
+    this.inFlight ??= this.ping().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async ping(): Promise<DatabaseCheck> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let result: DatabaseCheck;
+    try {
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new CheckTimeoutError(`no answer within ${this.config.healthTimeoutMs} ms`)),
+            this.config.healthTimeoutMs,
+          );
+        }),
+      ]);
+      result = { up: true, latencyMs: round(performance.now() - started), checkedAt: Date.now() };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      result = {
+        up: false,
+        latencyMs: round(performance.now() - started),
+        error: message,
+        checkedAt: Date.now(),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+    this.record(result);
+    return result;
+  }
+
+  private record(result: DatabaseCheck): void {
+    this.last = result;
+    this.metrics.setDatabaseUp(result.up);
+    if (result.up === this.wasUp) return;
+    if (!result.up) {
+      this.logger.logError('DatabaseDown', `Database check failed: ${result.error}`, {
+        latency_ms: result.latencyMs,
+      });
+    } else if (this.wasUp === false) {
+      this.logger.pino.warn({ latency_ms: result.latencyMs }, 'Database check passes again');
+    }
+    this.wasUp = result.up;
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

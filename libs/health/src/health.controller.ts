@@ -1,0 +1,111 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthCheckResult,
+} from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { AppConfig } from '@app/config';
+import { DatabaseHealth } from './database.health';
+import { ShutdownState } from './shutdown.state';
+import { SystemStats } from './system-stats.service';
+
+/** Above this, disk or memory makes the service degraded (still 200). */
+export const DEGRADED_PERCENT = 90;
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface HealthReport {
+  status: HealthStatus;
+  timestamp: string;
+  version: string;
+  uptime: number;
+  system: { cpu_percent: number; memory_percent: number; disk_usage: number };
+  checks: {
+    database: { status: 'up' | 'down'; latency_ms: number; error?: string };
+    disk: { status: 'up' | 'down'; used_percent: number };
+    memory: { status: 'up' | 'down'; used_percent: number };
+  };
+}
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly database: DatabaseHealth,
+    private readonly system: SystemStats,
+    private readonly shutdown: ShutdownState,
+  ) {}
+
+  /** The spec's report for people and dashboards: 200 healthy or degraded, 503 unhealthy. */
+  @Get()
+  async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+    const [database, disk] = await Promise.all([this.database.check(), this.system.diskUsagePercent()]);
+    const memory = this.system.memoryPercent();
+    const status: HealthStatus = !database.up
+      ? 'unhealthy'
+      : disk > DEGRADED_PERCENT || memory > DEGRADED_PERCENT
+        ? 'degraded'
+        : 'healthy';
+    if (status === 'unhealthy') void reply.status(503);
+    return {
+      status,
+      timestamp: new Date().toISOString(),
+      version: this.config.releaseVersion,
+      uptime: Math.round(process.uptime() * 10) / 10,
+      system: { cpu_percent: this.system.cpuPercent(), memory_percent: memory, disk_usage: disk },
+      checks: {
+        database: {
+          status: database.up ? 'up' : 'down',
+          latency_ms: database.latencyMs,
+          ...(database.error ? { error: database.error } : {}),
+        },
+        disk: { status: disk > DEGRADED_PERCENT ? 'down' : 'up', used_percent: disk },
+        memory: { status: memory > DEGRADED_PERCENT ? 'down' : 'up', used_percent: memory },
+      },
+    };
+  }
+
+  /** Kubernetes liveness: the process answers. Never looks at the database, so an outage restarts nothing. */
+  @Get('live')
+  @HealthCheck()
+  live(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.answer(reply, []);
+  }
+
+  /** Kubernetes readiness: the database answers in time and shutdown has not begun; 503 otherwise. */
+  @Get('ready')
+  @HealthCheck()
+  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.answer(reply, [
+      () => {
+        const session = this.indicator.check('shutdown');
+        return this.shutdown.isShuttingDown ? session.down({ message: 'shutting down' }) : session.up();
+      },
+      async () => {
+        const session = this.indicator.check('database');
+        const result = await this.database.check();
+        return result.up
+          ? session.up({ latency_ms: result.latencyMs })
+          : session.down({ latency_ms: result.latencyMs, message: result.error ?? 'down' });
+      },
+    ]);
+  }
+
+  // Terminus throws a 503 exception for "not ready"; that is an answer, not an error to log and report.
+  private async answer(
+    reply: FastifyReply,
+    indicators: Parameters<HealthCheckService['check']>[0],
+  ): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(indicators);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      void reply.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
+  }
+}
