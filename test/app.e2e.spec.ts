@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createTestApp, type TestApp } from './support/app';
+import { BUILT_MAIN, startBuiltApp } from './support/built-app';
 import { ProbeController } from './support/probe.controller';
 
 const ERROR_KEYS = ['error', 'message', 'request_id', 'statusCode'];
@@ -140,17 +141,12 @@ describe('the app over HTTP (development configuration)', () => {
 });
 
 describe('the built service (dist/apps/api/src/main.js)', () => {
-  const main = join(__dirname, '..', 'dist', 'apps', 'api', 'src', 'main.js');
-
-  beforeAll(() => {
-    if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first (npm test does)`);
-  });
-
-  function run(
+  // Fails before listening, so it is run directly rather than through startBuiltApp.
+  function runToExit(
     env: Record<string, string>,
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [main], {
+      const child = spawn(process.execPath, [BUILT_MAIN], {
         env: { PATH: process.env.PATH, LOG_DIR: '', ...env },
         cwd: mkdtempSync(join(tmpdir(), 'tc-main-')),
       });
@@ -175,7 +171,7 @@ describe('the built service (dist/apps/api/src/main.js)', () => {
     ],
     [{ DATABASE_URL: 'postgres://app:hunter2@' }, 'Invalid configuration: DATABASE_URL is not a URL'],
   ])('stops on %j with exit code 78 and one line on stderr', async (env, expected) => {
-    const { code, stdout, stderr } = await run(env);
+    const { code, stdout, stderr } = await runToExit(env);
     expect(code).toBe(78);
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).toContain(expected);
@@ -183,37 +179,12 @@ describe('the built service (dist/apps/api/src/main.js)', () => {
   });
 
   it('starts on the embedded database with no set-up and stops cleanly on SIGTERM', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'tc-main-'));
-    const child = spawn(process.execPath, [main], {
-      env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ENVIRONMENT: 'production', LOG_DIR: '' },
-      cwd,
-    });
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        const timer = setTimeout(() => reject(new Error(`no listening line in 15 s: ${out}`)), 15000);
-        child.stdout.on('data', (chunk) => {
-          out += chunk;
-          const match = /listening on (http:\/\/\S+)/.exec(out);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match[1]);
-          }
-        });
-        child.on('exit', (code) => reject(new Error(`exited with ${code} before listening: ${out}`)));
-      });
-      const res = await fetch(url);
-      expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ service: 'terra_constellata', environment: 'production' });
-      expect(existsSync(join(cwd, 'data', 'terra_constellata.sqlite'))).toBe(true);
-      const exited = new Promise<[number | null, string | null]>((resolve) =>
-        child.on('exit', (code, signal) => resolve([code, signal])),
-      );
-      child.kill('SIGTERM');
-      // Nest's shutdown hooks close the app, then re-raise the signal so the parent sees why it ended.
-      expect(await exited).toEqual([null, 'SIGTERM']);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const app = await startBuiltApp({ ENVIRONMENT: 'production', LOG_DIR: '' });
+    const res = await fetch(app.url);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ service: 'terra_constellata', environment: 'production' });
+    expect(existsSync(join(app.cwd, 'data', 'terra_constellata.sqlite'))).toBe(true);
+    // Nest's shutdown hooks close the app, then re-raise the signal so the parent sees why it ended.
+    expect(await app.stop()).toEqual([null, 'SIGTERM']);
   });
 });

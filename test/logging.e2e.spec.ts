@@ -9,6 +9,7 @@ import request from 'supertest';
 import { parseConfig } from '@app/config';
 import { AppLogger, createRootLogger, RequestContext, RotatingFileStream } from '@app/logging';
 import { createTestApp, type TestApp } from './support/app';
+import { BUILT_MAIN, startBuiltApp } from './support/built-app';
 import { logql } from './support/logql';
 
 class LoginDto {
@@ -108,12 +109,12 @@ describe('logs written by the real app', () => {
     await record('helpers', request(server).get('/log-probe/helpers').expect(200));
     await record('metrics', request(server).get('/metrics').expect(200));
     // Closing flushes the files, as a SIGTERM does in production.
-    await t.app.close();
+    await t.stop();
     all = readLines(join(t.config.logDir, 'terra_constellata.log'));
     errors = readLines(join(t.config.logDir, 'errors.log'));
   });
 
-  afterAll(() => t.close().catch(() => undefined));
+  afterAll(() => t.close());
 
   it('writes every line as JSON with time, level label, msg, service, environment and version', () => {
     expect(all.length).toBeGreaterThan(10);
@@ -328,37 +329,12 @@ describe('RotatingFileStream', () => {
   });
 });
 
-function waitFor(child: ReturnType<typeof spawn>, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no ${pattern} within 15 s; output: ${out}`));
-    }, 15_000);
-    child.stdout!.on('data', (chunk) => {
-      out += chunk;
-      const match = pattern.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    });
-    child.stderr!.on('data', (chunk) => (out += chunk));
-  });
-}
-
 describe('the built service and its log directory', () => {
-  const main = join(__dirname, '..', 'dist', 'apps', 'api', 'src', 'main.js');
-
-  function start(env: Record<string, string>, cwd: string) {
-    return spawn(process.execPath, [main], {
-      env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_CONSOLE: 'json', ...env },
-      cwd,
-    });
-  }
-
   it('stops with one line when LOG_DIR cannot be created', async () => {
-    const child = start({ LOG_DIR: '/proc/terra-logs' }, mkdtempSync(join(tmpdir(), 'tc-main-')));
+    const child = spawn(process.execPath, [BUILT_MAIN], {
+      env: { PATH: process.env.PATH, PORT: '0', LOG_DIR: '/proc/terra-logs' },
+      cwd: mkdtempSync(join(tmpdir(), 'tc-main-')),
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const code = await new Promise((resolve) => child.on('exit', resolve));
@@ -369,28 +345,21 @@ describe('the built service and its log directory', () => {
   });
 
   it('logs to the console only when LOG_DIR is empty', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'tc-main-'));
-    const child = start({ LOG_DIR: '' }, cwd);
-    await new Promise<void>((resolve) =>
-      child.stdout.on('data', (chunk: Buffer) => chunk.includes('listening on') && resolve()),
-    );
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.on('exit', resolve));
-    expect(readdirSync(cwd)).toEqual(['data']);
+    const app = await startBuiltApp({ LOG_DIR: '' });
+    await app.stop();
+    expect(readdirSync(app.cwd)).toEqual(['data']);
+    expect(app.output()).toContain('"msg":"terra_constellata listening on');
   });
 
   it('has the last request lines in the files after SIGTERM', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'tc-main-'));
-    const child = start({ ENVIRONMENT: 'production' }, cwd);
-    const url = (await waitFor(child, /listening on (http:\/\/[\d.:]+)/))[1];
+    const app = await startBuiltApp({ ENVIRONMENT: 'production' });
     const sent: string[] = [];
     for (let i = 0; i < 50; i++) {
-      const res = await fetch(`${url}/?i=${i}`, { headers: { 'x-request-id': `last-${i}` } });
+      const res = await fetch(`${app.url}/?i=${i}`, { headers: { 'x-request-id': `last-${i}` } });
       sent.push(res.headers.get('x-request-id')!);
     }
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.on('exit', resolve));
-    const written = parse(readLines(join(cwd, 'logs', 'terra_constellata.log')))
+    await app.stop();
+    const written = parse(readLines(join(app.cwd, 'logs', 'terra_constellata.log')))
       .filter((line) => line.msg === 'API Request')
       .map((line) => line.request_id);
     expect(written).toEqual(sent);

@@ -12,6 +12,9 @@ export interface TestApp {
   app: NestFastifyApplication;
   config: AppConfig;
   dir: string;
+  /** Closes the app (flushing its logs) and keeps its files; safe to call twice. */
+  stop(): Promise<void>;
+  /** stop(), then removes the app's files. */
   close(): Promise<void>;
 }
 
@@ -44,16 +47,15 @@ export async function createTestApp(
   await configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
-  let closed = false;
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= app.close());
   return {
     app,
     config,
     dir,
+    stop,
     close: async () => {
-      if (!closed) {
-        closed = true;
-        await app.close();
-      }
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

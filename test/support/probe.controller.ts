@@ -13,6 +13,14 @@ export class ProbeDto {
   name?: string;
 }
 
+export class SecretDto {
+  @IsString()
+  username!: string;
+
+  @IsString()
+  password!: string;
+}
+
 /** Test-only routes that exercise each way a request can end: success, validation, throw, plain status. */
 @Controller('e2e-probe')
 export class ProbeController {
@@ -29,6 +37,11 @@ export class ProbeController {
   @Get('boom')
   boom(): never {
     throw new Error('kaboom: internal detail');
+  }
+
+  @Post('explode')
+  explode(@Body() dto: SecretDto): never {
+    throw new Error(`exploded while handling ${dto.username}`);
   }
 
   @Get('teapot')

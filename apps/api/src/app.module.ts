@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { AppConfig, AppConfigModule } from '@app/config';
+import { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { ErrorTrackingModule } from '@app/error-tracking';
 import { FEEDBACK_CATEGORIES, FEEDBACK_TARGET_TYPES } from '@app/feedback';
 import { HealthModule } from '@app/health';
 import { LoggingModule } from '@app/logging';
@@ -17,8 +18,9 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
+      // Global, so every module can inject the validated AppConfig.
+      global: true,
       imports: [
-        AppConfigModule.forRoot({ config, isGlobal: true }),
         LoggingModule,
         DatabaseModule,
         MetricsModule.forRoot({
@@ -27,10 +29,13 @@ export class AppModule {
           feedbackTargetTypes: FEEDBACK_TARGET_TYPES,
           feedbackCategories: FEEDBACK_CATEGORIES,
         }),
+        ErrorTrackingModule,
         HealthModule,
       ],
       controllers: [AppController],
+      exports: [AppConfig],
       providers: [
+        { provide: AppConfig, useValue: config },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],

@@ -1,7 +1,9 @@
+import './instrument';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, loadConfig, type AppConfig } from '@app/config';
+import { FatalErrorHandler } from '@app/error-tracking';
 import { AppLogger } from '@app/logging';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
   }
   try {
     const app = await bootstrap(config);
+    app.get(FatalErrorHandler).install();
     app
       .get(AppLogger)
       .pino.info(`terra_constellata listening on ${await app.getUrl()} (${config.environment})`);

@@ -1,1 +1,2 @@
 export { ensureDirectory } from './ensure-directory';
+export { redactDeep, REDACTED } from './redaction';

@@ -1,4 +1,3 @@
-export { AppConfigModule, type ConfigModuleOptions } from './config.module';
 export {
   AppConfig,
   ENVIRONMENTS,

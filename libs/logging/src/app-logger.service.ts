@@ -1,13 +1,20 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { ERROR_REPORTER, type ErrorReport, type ErrorReporter } from './error-reporter';
 import { ROOT_LOGGER } from './logging.tokens';
 import type { AppPinoLogger, RootLogger } from './logger.factory';
-import { redactDeep } from './log-redaction';
+import { redactDeep } from '@app/common';
 import { currentRequestContext } from './request-context';
 
-/** The spec's logging helpers; inside a request every line also carries its request_id and user_id. */
+/**
+ * The spec's logging helpers; inside a request every line also carries its request_id and user_id. Errors
+ * logged here are also reported to the error tracker when one is configured, so each is logged and reported once.
+ */
 @Injectable()
 export class AppLogger {
-  constructor(@Inject(ROOT_LOGGER) private readonly root: RootLogger) {}
+  constructor(
+    @Inject(ROOT_LOGGER) private readonly root: RootLogger,
+    @Optional() @Inject(ERROR_REPORTER) private readonly reporter?: ErrorReporter,
+  ) {}
 
   /** The current request's logger, or the root outside requests. */
   get pino(): AppPinoLogger {
@@ -31,12 +38,24 @@ export class AppLogger {
   }
 
   logError(errorType: string, message: string, context: Record<string, unknown> = {}): void {
-    this.root.logger.error(this.fields({ ...redactDeep(context), error_type: errorType }), message);
+    const fields = this.fields({ ...redactDeep(context), error_type: errorType });
+    this.root.logger.error(fields, message);
+    this.reporter?.captureMessage(message, { ...this.report(fields), errorType });
   }
 
-  /** An exception with its stack (`err.stack`), for errors.log. */
+  /** An exception with its stack (`err.stack`), for errors.log, and reported to the error tracker. */
   logException(error: unknown, message: string, context: Record<string, unknown> = {}): void {
-    this.root.logger.error(this.fields({ ...redactDeep(context), err: error }), message);
+    const fields = this.fields(redactDeep(context));
+    this.root.logger.error({ ...fields, err: error }, message);
+    this.reporter?.captureError(error, this.report(fields));
+  }
+
+  /** A failure that ends the process; written out synchronously, since the process is about to die. */
+  logFatal(error: unknown, message: string, context: Record<string, unknown> = {}): void {
+    const fields = this.fields(redactDeep(context));
+    this.root.logger.fatal({ ...fields, err: error }, message);
+    this.root.flushSync();
+    this.reporter?.captureError(error, { ...this.report(fields), level: 'fatal' });
   }
 
   logBusinessEvent(event: string, data: Record<string, unknown> = {}): void {
@@ -48,6 +67,17 @@ export class AppLogger {
       this.fields({ metric: name, value, labels: redactDeep(labels) }),
       `metric ${name}`,
     );
+  }
+
+  private report(fields: Record<string, unknown>): ErrorReport {
+    const { request_id, user_id, route, method, ...extra } = fields;
+    return {
+      requestId: request_id as string | undefined,
+      userId: user_id as string | undefined,
+      route: route as string | undefined,
+      method: method as string | undefined,
+      extra,
+    };
   }
 
   // The request's fields are merged here rather than bound to a child logger, so a context that names its own

@@ -1,4 +1,4 @@
-/** Keys whose values never reach a log line, at any depth of a helper's context object. */
+/** Keys whose values never reach a log line or an error report, at any depth. */
 const SECRET_KEY =
   /^(authorization|cookie|set-cookie|password|passwd|pwd|token|access_token|refresh_token|id_token|secret|client_secret|api[_-]?key|apikey|x-api-key)$/i;
 

@@ -1,0 +1,55 @@
+import { Global, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { AppConfig } from '@app/config';
+import { AppLogger, ERROR_REPORTER } from '@app/logging';
+import { METRIC_PREFIX, MetricsService } from '@app/metrics';
+import { droppedErrorReports, modeFor, sentryMode } from '@app/sentry';
+import { ErrorTracker } from './error-tracker.service';
+import { FatalErrorHandler } from './fatal-error.handler';
+
+/** Sentry error reporting for Nest: ErrorTracker, the reporter behind AppLogger, drop counting, shutdown flush. */
+@Global()
+@Module({
+  providers: [ErrorTracker, FatalErrorHandler, { provide: ERROR_REPORTER, useExisting: ErrorTracker }],
+  exports: [ErrorTracker, FatalErrorHandler, ERROR_REPORTER],
+})
+export class ErrorTrackingModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly logger: AppLogger,
+    private readonly tracker: ErrorTracker,
+    metrics: MetricsService,
+  ) {
+    let reported = 0;
+    new Counter({
+      name: `${METRIC_PREFIX}error_reports_dropped_total`,
+      help: 'Error reports dropped because the Sentry ingest was too slow or down.',
+      registers: [metrics.registry],
+      collect() {
+        const now = droppedErrorReports();
+        if (now > reported) this.inc(now - reported);
+        reported = now;
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    const mode = sentryMode();
+    const wanted = modeFor(this.config);
+    const line =
+      mode === 'off'
+        ? wanted === 'off'
+          ? 'Sentry off (SENTRY_DSN unset): errors are logged, not reported'
+          : 'Sentry off: SENTRY_DSN is set but instrument.ts did not start Sentry'
+        : mode === 'errors'
+          ? 'Sentry on, errors only (SENTRY_TRACES_SAMPLE_RATE unset): no per-request work'
+          : `Sentry on, tracing ${(this.config.sentryTracesSampleRate ?? 0) * 100} % of requests`;
+    this.logger.pino.info({ sentry: mode }, line);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.tracker.enabled && !(await this.tracker.flush())) {
+      this.logger.pino.warn('Sentry: pending events were not all sent before the shutdown timeout');
+    }
+  }
+}

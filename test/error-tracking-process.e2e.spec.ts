@@ -1,0 +1,108 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startBuiltApp } from './support/built-app';
+import { createTestDatabase, describePostgres, type TestDatabase } from './support/postgres';
+import { SentryReceiver } from './support/sentry-receiver';
+
+// These run the built service as its own process: OpenTelemetry's hooks (tracing mode) patch Node's module
+// loader, which Jest replaces, and process-level failures need a process of their own.
+describe('Sentry in the running service', () => {
+  let receiver: SentryReceiver;
+
+  beforeAll(async () => {
+    receiver = await SentryReceiver.start();
+  });
+
+  afterAll(() => receiver.stop());
+
+  it('is off without SENTRY_DSN: says so once, sends nothing, and serves', async () => {
+    const app = await startBuiltApp({ ENVIRONMENT: 'production' });
+    try {
+      const res = await fetch(`${app.url}/nothing/here`);
+      expect(res.status).toBe(404);
+      expect((await fetch(`${app.url}/health`)).status).toBe(200);
+    } finally {
+      await app.stop();
+    }
+    const lines = app
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('Sentry'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      sentry: 'off',
+      msg: expect.stringContaining('SENTRY_DSN unset'),
+    });
+    expect(receiver.rawBodies).toEqual([]);
+  });
+
+  it.each(['rejection', 'exception'])(
+    'reports an unhandled %s outside requests at fatal, writes it to errors.log, and exits 1',
+    async (crash) => {
+      const app = await startBuiltApp(
+        { SENTRY_DSN: receiver.dsn, CRASH: crash, ENVIRONMENT: 'production' },
+        join(__dirname, 'fixtures', 'crash-after-start.js'),
+      );
+      const [code] = await new Promise<[number | null]>((resolve) =>
+        app.child.on('exit', (c) => resolve([c])),
+      );
+      expect(code).toBe(1);
+      const event = receiver
+        .events()
+        .find((e) => JSON.stringify(e).includes(`outside any request (${crash})`)) as Record<string, unknown>;
+      expect(event).toMatchObject({
+        level: 'fatal',
+        extra: { origin: crash === 'rejection' ? 'unhandledRejection' : 'uncaughtException' },
+      });
+      const errorsLog = join(app.cwd, 'logs', 'errors.log');
+      expect(existsSync(errorsLog)).toBe(true);
+      const fatal = readFileSync(errorsLog, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { level: string; err?: { stack?: string } })
+        .find((line) => line.level === 'FATAL');
+      expect(fatal?.err?.stack).toContain(`outside any request (${crash})`);
+    },
+  );
+});
+
+describePostgres('Sentry tracing mode in the running service', () => {
+  let receiver: SentryReceiver;
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    receiver = await SentryReceiver.start();
+    db = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await receiver.stop();
+    await db.drop();
+  });
+
+  it('sends transactions named by route, with spans for database queries', async () => {
+    const app = await startBuiltApp({
+      SENTRY_DSN: receiver.dsn,
+      SENTRY_TRACES_SAMPLE_RATE: '1',
+      DATABASE_URL: db.url,
+      HEALTH_CACHE_MS: '0',
+    });
+    try {
+      expect((await fetch(`${app.url}/health`)).status).toBe(200);
+      expect((await fetch(`${app.url}/no/such/path/12345`)).status).toBe(404);
+      const transactions = await receiver.waitFor(() => receiver.transactions(), 2);
+      const names = transactions.map((t) => t.transaction);
+      expect(names).toContain('GET /health');
+      expect(names.join(' ')).not.toContain('12345');
+      const health = transactions.find((t) => t.transaction === 'GET /health') as {
+        spans: Array<{ op?: string; description?: string }>;
+      };
+      expect(health.spans.some((span) => span.op === 'db' && /SELECT 1/.test(span.description ?? ''))).toBe(
+        true,
+      );
+    } finally {
+      await app.stop();
+    }
+    expect(app.output()).toContain('Sentry on, tracing 100 % of requests');
+  });
+});
