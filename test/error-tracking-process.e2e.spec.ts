@@ -89,11 +89,25 @@ describePostgres('Sentry tracing mode in the running service', () => {
     });
     try {
       expect((await fetch(`${app.url}/health`)).status).toBe(200);
+      const started = await fetch(`${app.url}/api/workflows`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'map_rendering' }),
+      });
+      const workflowId = ((await started.json()) as { id: string }).id;
+      expect((await fetch(`${app.url}/api/workflows/${workflowId}`)).status).toBe(200);
+      // Sentry drops the transactions of 404s; this one checks no raw path leaks into a name anyway.
       expect((await fetch(`${app.url}/no/such/path/12345`)).status).toBe(404);
-      const transactions = await receiver.waitFor(() => receiver.transactions(), 2);
+      const transactions = await receiver.waitFor(
+        () => receiver.transactions().filter((t) => t.transaction !== 'Create Nest App'),
+        3,
+      );
       const names = transactions.map((t) => t.transaction);
-      expect(names).toContain('GET /health');
+      expect(names).toEqual(
+        expect.arrayContaining(['GET /health', 'POST /api/workflows', 'GET /api/workflows/:id']),
+      );
       expect(names.join(' ')).not.toContain('12345');
+      expect(names.join(' ')).not.toContain(workflowId);
       const health = transactions.find((t) => t.transaction === 'GET /health') as {
         spans: Array<{ op?: string; description?: string }>;
       };

@@ -6,7 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Type } from '@nestjs/common';
 import { parseConfig, type AppConfig } from '@app/config';
 import { AppModule } from '../../apps/api/src/app.module';
-import { configureApp, createFastifyAdapter } from '../../apps/api/src/app.setup';
+import { APP_OPTIONS, configureApp, createFastifyAdapter } from '../../apps/api/src/app.setup';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -41,9 +41,10 @@ export async function createTestApp(
   for (const { provide, useValue } of extra.overrides ?? [])
     builder.overrideProvider(provide).useValue(useValue);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), {
-    bufferLogs: true,
-  });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    createFastifyAdapter(config),
+    APP_OPTIONS,
+  );
   await configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

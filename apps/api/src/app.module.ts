@@ -3,7 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { AppConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { ErrorTrackingModule } from '@app/error-tracking';
-import { FEEDBACK_CATEGORIES, FEEDBACK_TARGET_TYPES } from '@app/feedback';
+import { FEEDBACK_CATEGORIES, FEEDBACK_TARGET_TYPES, FeedbackModule } from '@app/feedback';
 import { HealthModule } from '@app/health';
 import { LoggingModule } from '@app/logging';
 import { MetricsModule } from '@app/metrics';
@@ -11,6 +11,7 @@ import { AppController } from './app.controller';
 import { HttpExceptionFilter } from './errors/http-exception.filter';
 import { createValidationPipe } from './errors/validation.pipe';
 import { ARTWORK_STYLES, WORKFLOW_TYPES } from './workflows/workflow.constants';
+import { WorkflowsModule } from './workflows/workflows.module';
 
 @Module({})
 export class AppModule {
@@ -31,6 +32,8 @@ export class AppModule {
         }),
         ErrorTrackingModule,
         HealthModule,
+        FeedbackModule,
+        WorkflowsModule,
       ],
       controllers: [AppController],
       exports: [AppConfig],

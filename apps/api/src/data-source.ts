@@ -3,6 +3,12 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/config';
 import { buildDataSourceOptions } from '@app/database';
-import { FeedbackEntity } from '@app/feedback';
+import { FeedbackEntity, FeedbackInsightEntity } from '@app/feedback';
+import { ArtworkEntity } from './workflows/entities/artwork.entity';
+import { WorkflowEntity } from './workflows/entities/workflow.entity';
 
-export default new DataSource(buildDataSourceOptions(loadConfig().database, { entities: [FeedbackEntity] }));
+export default new DataSource(
+  buildDataSourceOptions(loadConfig().database, {
+    entities: [FeedbackEntity, FeedbackInsightEntity, WorkflowEntity, ArtworkEntity],
+  }),
+);

@@ -6,20 +6,14 @@ import { ConfigError, loadConfig, type AppConfig } from '@app/config';
 import { FatalErrorHandler } from '@app/error-tracking';
 import { AppLogger } from '@app/logging';
 import { AppModule } from './app.module';
-import { configureApp, createFastifyAdapter } from './app.setup';
+import { APP_OPTIONS, configureApp, createFastifyAdapter } from './app.setup';
 
 /** Creates, configures and starts the service; resolves once it listens. */
 export async function bootstrap(config: AppConfig): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
     createFastifyAdapter(config),
-    {
-      abortOnError: false,
-      // Nest's start-up lines wait for the pino logger instead of going to the console in Nest's own format,
-      // and a failed start prints main()'s one line rather than Nest's stack dump.
-      bufferLogs: true,
-      logger: false,
-    },
+    { ...APP_OPTIONS, logger: false },
   );
   await configureApp(app);
   await app.listen({ port: config.port, host: config.host });

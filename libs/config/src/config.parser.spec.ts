@@ -35,6 +35,9 @@ describe('parseConfig', () => {
       healthTimeoutMs: 1000,
       healthCacheMs: 2000,
       shutdownGraceMs: 0,
+      insightsIntervalMs: 60_000,
+      flagThreshold: 2.5,
+      flagMinRatings: 5,
     });
     expect(config.isProduction).toBe(false);
     expect(Object.isFrozen(config)).toBe(true);
@@ -117,6 +120,7 @@ describe('parseConfig', () => {
     ],
     [{ SENTRY_DSN: 'not a dsn' }, 'SENTRY_DSN is not a URL'],
     [{ SENTRY_DSN: 'https://o1.ingest.sentry.io/42' }, 'SENTRY_DSN is not a Sentry DSN'],
+    [{ FEEDBACK_FLAG_THRESHOLD: '7' }, 'FEEDBACK_FLAG_THRESHOLD is "7"; expected a number from 1 to 5'],
     [{ LOG_CONSOLE: 'color' }, 'LOG_CONSOLE is "color"; expected one of pretty, json, off'],
     [{ LOG_MAX_FILES: '0' }, 'LOG_MAX_FILES is "0"; expected an integer from 1 to 1000'],
     [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES is "10"; expected an integer from 1024 to 67108864'],

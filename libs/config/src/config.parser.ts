@@ -49,6 +49,9 @@ export function parseConfig(env: Env, defaults: { releaseVersion?: string } = {}
     sentryTracesSampleRate: ratio(env, 'SENTRY_TRACES_SAMPLE_RATE'),
     metricsToken: optional(env, 'METRICS_TOKEN'),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 100 * 1024, 1024, 64 * 1024 * 1024),
+    insightsIntervalMs: integer(env, 'FEEDBACK_INSIGHTS_INTERVAL_MS', 60_000, 1000, 86_400_000),
+    flagThreshold: decimal(env, 'FEEDBACK_FLAG_THRESHOLD', 2.5, 1, 5),
+    flagMinRatings: integer(env, 'FEEDBACK_FLAG_MIN_RATINGS', 5, 1, 100_000),
     healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 1000, 10, 60_000),
     healthCacheMs: integer(env, 'HEALTH_CACHE_MS', 2000, 0, 60_000),
     // Kubernetes needs a few seconds to take a terminating pod out of its endpoints; a developer does not.
@@ -79,6 +82,16 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new ConfigError(name, `is ${JSON.stringify(raw)}; expected an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = /^\d*\.?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new ConfigError(name, `is ${JSON.stringify(raw)}; expected a number from ${min} to ${max}`);
   }
   return value;
 }

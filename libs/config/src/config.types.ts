@@ -49,6 +49,12 @@ export class AppConfig {
   readonly healthCacheMs!: number;
   /** After SIGTERM: readiness answers 503 for this long before the server stops accepting connections. */
   readonly shutdownGraceMs!: number;
+  /** How often the learning loop recomputes its insights from the database. */
+  readonly insightsIntervalMs!: number;
+  /** A workflow or artwork is flagged when its average rating is below this... */
+  readonly flagThreshold!: number;
+  /** ...over at least this many ratings. */
+  readonly flagMinRatings!: number;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);

@@ -6,11 +6,17 @@ import { METRIC_PREFIX, MetricsService } from '@app/metrics';
 import { droppedErrorReports, modeFor, sentryMode } from '@app/sentry';
 import { ErrorTracker } from './error-tracker.service';
 import { FatalErrorHandler } from './fatal-error.handler';
+import { TransactionNamingHook } from './transaction-naming.hook';
 
 /** Sentry error reporting for Nest: ErrorTracker, the reporter behind AppLogger, drop counting, shutdown flush. */
 @Global()
 @Module({
-  providers: [ErrorTracker, FatalErrorHandler, { provide: ERROR_REPORTER, useExisting: ErrorTracker }],
+  providers: [
+    ErrorTracker,
+    FatalErrorHandler,
+    TransactionNamingHook,
+    { provide: ERROR_REPORTER, useExisting: ErrorTracker },
+  ],
   exports: [ErrorTracker, FatalErrorHandler, ERROR_REPORTER],
 })
 export class ErrorTrackingModule implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -1,3 +1,9 @@
+export { FeedbackModule } from './feedback.module';
+export { FeedbackService, type FeedbackStats, type RecentFeedback } from './feedback.service';
+export { LearningLoopService, TREND_MIN_CHANGE, TREND_WINDOW_DAYS } from './learning/learning-loop.service';
+export { sentimentOf } from './learning/text-analysis';
+export type { FeedbackInsights, TargetInsight } from './learning/insights.types';
+export type { FeedbackRecord } from './dto/feedback.response';
 export {
   FeedbackEntity,
   FEEDBACK_CATEGORIES,
@@ -7,3 +13,4 @@ export {
   type FeedbackTargetType,
   type Sentiment,
 } from './entities/feedback.entity';
+export { FeedbackInsightEntity } from './entities/feedback-insight.entity';

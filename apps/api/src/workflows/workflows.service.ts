@@ -1,0 +1,138 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AppLogger } from '@app/logging';
+import { BusinessMetrics } from '@app/metrics';
+import { ArtworkEntity } from './entities/artwork.entity';
+import { WorkflowEntity, type WorkflowStatus } from './entities/workflow.entity';
+
+export interface WorkflowRecord {
+  id: string;
+  type: string;
+  status: WorkflowStatus;
+  input: object | null;
+  error: string | null;
+  started_at: string;
+  ended_at: string | null;
+}
+
+export interface ArtworkRecord {
+  id: string;
+  workflow_id: string | null;
+  style: string;
+  created_at: string;
+}
+
+const toWorkflow = (w: WorkflowEntity): WorkflowRecord => ({
+  id: w.id,
+  type: w.type,
+  status: w.status,
+  input: w.input,
+  error: w.error,
+  started_at: w.startedAt.toISOString(),
+  ended_at: w.endedAt?.toISOString() ?? null,
+});
+
+/** Workflows and artworks: the events behind the business metrics and their `business` log lines. */
+@Injectable()
+export class WorkflowsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly business: BusinessMetrics,
+    private readonly logger: AppLogger,
+  ) {}
+
+  async start(type: string, input: Record<string, unknown> | undefined): Promise<WorkflowRecord> {
+    const workflow = Object.assign(new WorkflowEntity(), {
+      id: randomUUID(),
+      type,
+      status: 'running' as const,
+      input: input ?? null,
+      error: null,
+      startedAt: new Date(),
+      endedAt: null,
+    });
+    await this.workflows().insert(workflow);
+    this.business.workflowStarted(type);
+    this.logger.logBusinessEvent('workflow_started', { workflow_id: workflow.id, workflow_type: type });
+    return toWorkflow(workflow);
+  }
+
+  async get(id: string): Promise<WorkflowRecord> {
+    return toWorkflow(await this.find(id));
+  }
+
+  complete(id: string): Promise<WorkflowRecord> {
+    return this.end(id, 'completed', null);
+  }
+
+  fail(id: string, error: string): Promise<WorkflowRecord> {
+    return this.end(id, 'failed', error);
+  }
+
+  async recordArtwork(workflowId: string | undefined, style: string | undefined): Promise<ArtworkRecord> {
+    if (workflowId) await this.find(workflowId);
+    const artwork = Object.assign(new ArtworkEntity(), {
+      id: randomUUID(),
+      workflowId: workflowId ?? null,
+      style: style ?? 'other',
+      createdAt: new Date(),
+    });
+    await this.dataSource.getRepository(ArtworkEntity).insert(artwork);
+    this.business.artworkGenerated(artwork.style);
+    this.logger.logBusinessEvent('artwork_generated', {
+      artwork_id: artwork.id,
+      workflow_id: artwork.workflowId,
+      style: artwork.style,
+    });
+    return {
+      id: artwork.id,
+      workflow_id: artwork.workflowId,
+      style: artwork.style,
+      created_at: artwork.createdAt.toISOString(),
+    };
+  }
+
+  // One conditional UPDATE: two concurrent attempts to end a workflow cannot both succeed.
+  private async end(
+    id: string,
+    status: 'completed' | 'failed',
+    error: string | null,
+  ): Promise<WorkflowRecord> {
+    const result = await this.workflows()
+      .createQueryBuilder()
+      .update(WorkflowEntity)
+      .set({ status, error, endedAt: new Date() })
+      .where('id = :id AND status = :running', { id, running: 'running' })
+      .execute();
+    const workflow = await this.find(id);
+    if (!result.affected) {
+      throw new ConflictException(
+        `workflow ${id} is ${workflow.status}; only a running workflow can be ${status}`,
+      );
+    }
+    if (status === 'completed') {
+      this.business.workflowCompleted(workflow.type);
+      this.logger.logBusinessEvent('workflow_completed', { workflow_id: id, workflow_type: workflow.type });
+    } else {
+      this.business.workflowFailed(workflow.type);
+      this.logger.logBusinessEvent('workflow_failed', {
+        workflow_id: id,
+        workflow_type: workflow.type,
+        error,
+      });
+    }
+    return toWorkflow(workflow);
+  }
+
+  private async find(id: string): Promise<WorkflowEntity> {
+    const workflow = await this.workflows().findOneBy({ id });
+    if (!workflow) throw new NotFoundException(`workflow ${id} not found`);
+    return workflow;
+  }
+
+  private workflows() {
+    return this.dataSource.getRepository(WorkflowEntity);
+  }
+}

@@ -1,0 +1,97 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
+import { toRecord, type FeedbackRecord } from './dto/feedback.response';
+import { ArtworkTargetParams, SubmitFeedbackDto, WorkflowTargetParams } from './dto/submit-feedback.dto';
+import type { FeedbackTargetType } from './entities/feedback.entity';
+import { FeedbackService, type FeedbackStats, type RecentFeedback } from './feedback.service';
+import type { FeedbackInsights } from './learning/insights.types';
+import { LearningLoopService } from './learning/learning-loop.service';
+
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'A retried submission with the same key returns the original record and stores nothing new',
+};
+
+@ApiTags('feedback')
+@Controller('api/feedback')
+export class FeedbackController {
+  constructor(
+    private readonly feedback: FeedbackService,
+    private readonly learning: LearningLoopService,
+  ) {}
+
+  @Post('submit')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'General user feedback' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiResponse({ status: 201, description: 'The stored record' })
+  @ApiResponse({ status: 400, description: 'A field is invalid; the message names each one' })
+  submit(
+    @Body() dto: SubmitFeedbackDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FeedbackRecord> {
+    return this.store('general', null, dto, key, reply);
+  }
+
+  @Post('workflow/:workflowId')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Feedback on one workflow' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  submitForWorkflow(
+    @Param() params: WorkflowTargetParams,
+    @Body() dto: SubmitFeedbackDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FeedbackRecord> {
+    return this.store('workflow', params.workflowId, dto, key, reply);
+  }
+
+  @Post('artwork/:artworkId')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Feedback on one artwork' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  submitForArtwork(
+    @Param() params: ArtworkTargetParams,
+    @Body() dto: SubmitFeedbackDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<FeedbackRecord> {
+    return this.store('artwork', params.artworkId, dto, key, reply);
+  }
+
+  @Get('stats')
+  @ApiOperation({
+    summary: 'Totals, breakdowns, the last 24 hours and the daily average rating of the last 7 days',
+  })
+  stats(@Query() query: FeedbackStatsQuery): Promise<FeedbackStats> {
+    return this.feedback.stats(query);
+  }
+
+  @Get('recent')
+  @ApiOperation({ summary: 'Recent feedback, newest first, with cursor pagination' })
+  recent(@Query() query: RecentFeedbackQuery): Promise<RecentFeedback> {
+    return this.feedback.recent(query);
+  }
+
+  @Get('insights')
+  @ApiOperation({ summary: "The learning loop's latest insights" })
+  insights(): FeedbackInsights {
+    return this.learning.insights();
+  }
+
+  private async store(
+    targetType: FeedbackTargetType,
+    targetId: string | null,
+    dto: SubmitFeedbackDto,
+    key: string | undefined,
+    reply: FastifyReply,
+  ): Promise<FeedbackRecord> {
+    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key);
+    if (replayed) void reply.header('idempotent-replayed', 'true');
+    return toRecord(record);
+  }
+}

@@ -1,0 +1,216 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type SelectQueryBuilder } from 'typeorm';
+import { AppLogger, RequestContext } from '@app/logging';
+import { BusinessMetrics } from '@app/metrics';
+import type { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
+import type { SubmitFeedbackDto } from './dto/submit-feedback.dto';
+import { toRecord, type FeedbackRecord } from './dto/feedback.response';
+import {
+  FEEDBACK_CATEGORIES,
+  FEEDBACK_TARGET_TYPES,
+  FeedbackEntity,
+  SENTIMENTS,
+  type FeedbackTargetType,
+} from './entities/feedback.entity';
+import { FeedbackWriter, type WriteResult } from './feedback.writer';
+import { LearningLoopService } from './learning/learning-loop.service';
+import { sentimentOf } from './learning/text-analysis';
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+const DAY_MS = 86_400_000;
+
+export interface FeedbackStats {
+  total: number;
+  average_rating: number | null;
+  by_target_type: Record<string, { count: number; average_rating: number | null }>;
+  by_category: Record<string, number>;
+  rating_distribution: Record<'1' | '2' | '3' | '4' | '5', number>;
+  sentiment: Record<string, number>;
+  last_24h: { count: number; average_rating: number | null };
+  daily_average_rating: Array<{ date: string; count: number; average_rating: number | null }>;
+  filters: { target_type: string | null; since: string | null };
+}
+
+export interface RecentFeedback {
+  items: FeedbackRecord[];
+  next_cursor: string | null;
+}
+
+const num = (value: unknown) => Number(value ?? 0);
+const avg = (value: unknown) =>
+  value === null || value === undefined ? null : Math.round(Number(value) * 100) / 100;
+
+/** Stores feedback and answers the reporting queries. */
+@Injectable()
+export class FeedbackService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly writer: FeedbackWriter,
+    private readonly learning: LearningLoopService,
+    private readonly business: BusinessMetrics,
+    private readonly logger: AppLogger,
+    private readonly request: RequestContext,
+  ) {}
+
+  /** Stores one submission (or returns the original for a repeated Idempotency-Key) once it is committed. */
+  async submit(
+    targetType: FeedbackTargetType,
+    targetId: string | null,
+    dto: SubmitFeedbackDto,
+    idempotencyKey: string | undefined,
+  ): Promise<WriteResult> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new BadRequestException(['Idempotency-Key: must be 1-128 characters from A-Z a-z 0-9 . _ : -']);
+    }
+    if (dto.user_id) this.request.setUserId(dto.user_id);
+    const category = dto.category ?? 'other';
+    const row = Object.assign(new FeedbackEntity(), {
+      id: randomUUID(),
+      targetType,
+      targetId,
+      rating: dto.rating,
+      comment: dto.comment ?? null,
+      category,
+      tags: dto.tags ?? [],
+      metadata: dto.metadata ?? null,
+      sentiment: sentimentOf(dto.rating, dto.comment),
+      userId: dto.user_id ?? this.request.userId ?? null,
+      requestId: this.request.requestId ?? null,
+      idempotencyKey: idempotencyKey ?? null,
+      createdAt: new Date(),
+    });
+    const result = await this.writer.write(row);
+    if (!result.replayed) {
+      this.business.feedbackReceived(targetType, category);
+      this.logger.logBusinessEvent('feedback_received', {
+        feedback_id: row.id,
+        target_type: targetType,
+        target_id: targetId,
+        category,
+        rating: row.rating,
+        sentiment: row.sentiment,
+      });
+      this.learning.record(row);
+    }
+    return result;
+  }
+
+  /** Newest first, with an opaque cursor for the next page. */
+  async recent(query: RecentFeedbackQuery): Promise<RecentFeedback> {
+    const limit = query.limit ?? 20;
+    const qb = this.repo()
+      .createQueryBuilder('f')
+      .orderBy('f.created_at', 'DESC')
+      .addOrderBy('f.id', 'DESC')
+      .limit(limit + 1);
+    if (query.target_type) qb.andWhere('f.target_type = :targetType', { targetType: query.target_type });
+    if (query.target_id) qb.andWhere('f.target_id = :targetId', { targetId: query.target_id });
+    if (query.cursor) {
+      const [createdAt, id] = decodeCursor(query.cursor);
+      qb.andWhere('(f.created_at < :createdAt OR (f.created_at = :createdAt AND f.id < :id))', {
+        createdAt,
+        id,
+      });
+    }
+    const rows = await qb.getMany();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toRecord),
+      next_cursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
+  }
+
+  /** Totals and breakdowns, computed in the database. */
+  async stats(query: FeedbackStatsQuery, now = new Date()): Promise<FeedbackStats> {
+    const since = query.since ? new Date(query.since) : undefined;
+    const base = () => {
+      const qb = this.repo().createQueryBuilder('f');
+      if (query.target_type) qb.andWhere('f.target_type = :targetType', { targetType: query.target_type });
+      if (since) qb.andWhere('f.created_at >= :since', { since });
+      return qb;
+    };
+    const grouped = (column: string) =>
+      base()
+        .select(`f.${column}`, 'key')
+        .addSelect('COUNT(*)', 'count')
+        .addSelect('AVG(f.rating)', 'average')
+        .groupBy(`f.${column}`)
+        .getRawMany<{ key: string | number; count: string; average: string }>();
+    const totals = (qb: SelectQueryBuilder<FeedbackEntity>) =>
+      qb
+        .select('COUNT(*)', 'count')
+        .addSelect('AVG(f.rating)', 'average')
+        .getRawOne<{ count: string; average: string }>();
+
+    const dayStart = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - 6 * DAY_MS);
+    const dayExpression =
+      this.dataSource.options.type === 'postgres'
+        ? `to_char(f.created_at, 'YYYY-MM-DD')`
+        : 'substr(f.created_at, 1, 10)';
+    const [all, byType, byCategory, byRating, bySentiment, last24h, daily] = await Promise.all([
+      totals(base()),
+      grouped('target_type'),
+      grouped('category'),
+      grouped('rating'),
+      grouped('sentiment'),
+      totals(base().andWhere('f.created_at >= :dayAgo', { dayAgo: new Date(now.getTime() - DAY_MS) })),
+      base()
+        .andWhere('f.created_at >= :dayStart', { dayStart })
+        .select(dayExpression, 'day')
+        .addSelect('COUNT(*)', 'count')
+        .addSelect('AVG(f.rating)', 'average')
+        .groupBy(dayExpression)
+        .getRawMany<{ day: string; count: string; average: string }>(),
+    ]);
+
+    const fill = <K extends string>(
+      keys: readonly K[],
+      rows: Array<{ key: string | number; count: string }>,
+    ) =>
+      Object.fromEntries(
+        keys.map((key) => [key, num(rows.find((row) => String(row.key) === key)?.count)]),
+      ) as Record<K, number>;
+    return {
+      total: num(all?.count),
+      average_rating: avg(all?.average),
+      by_target_type: Object.fromEntries(
+        FEEDBACK_TARGET_TYPES.map((type) => {
+          const row = byType.find((r) => r.key === type);
+          return [type, { count: num(row?.count), average_rating: avg(row?.average) }];
+        }),
+      ),
+      by_category: fill(FEEDBACK_CATEGORIES, byCategory),
+      rating_distribution: fill(['1', '2', '3', '4', '5'] as const, byRating),
+      sentiment: fill(SENTIMENTS, bySentiment),
+      last_24h: { count: num(last24h?.count), average_rating: avg(last24h?.average) },
+      daily_average_rating: Array.from({ length: 7 }, (_, i) => {
+        const date = new Date(dayStart.getTime() + i * DAY_MS).toISOString().slice(0, 10);
+        const row = daily.find((r) => r.day === date);
+        return { date, count: num(row?.count), average_rating: avg(row?.average) };
+      }),
+      filters: { target_type: query.target_type ?? null, since: since?.toISOString() ?? null },
+    };
+  }
+
+  private repo() {
+    return this.dataSource.getRepository(FeedbackEntity);
+  }
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [Date, string] {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(createdAt);
+    if (typeof id === 'string' && !Number.isNaN(date.getTime())) return [date, id];
+  } catch {
+    // fall through to the 400
+  }
+  throw new BadRequestException(['cursor: must be a next_cursor returned by this endpoint']);
+}

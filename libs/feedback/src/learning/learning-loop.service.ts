@@ -1,0 +1,345 @@
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Gauge } from 'prom-client';
+import { DataSource, LessThan } from 'typeorm';
+import { AppConfig } from '@app/config';
+import { AppLogger } from '@app/logging';
+import { METRIC_PREFIX, MetricsService } from '@app/metrics';
+import {
+  FeedbackEntity,
+  FEEDBACK_TARGET_TYPES,
+  type FeedbackTargetType,
+  type Sentiment,
+} from '../entities/feedback.entity';
+import { FeedbackInsightEntity } from '../entities/feedback-insight.entity';
+import type { FeedbackInsights, TargetInsight, TrendDirection } from './insights.types';
+import { topCounts, words } from './text-analysis';
+
+const DAY_MS = 86_400_000;
+export const TREND_WINDOW_DAYS = 7;
+/** Average ratings of two windows must differ by more than this for a trend to be called. */
+export const TREND_MIN_CHANGE = 0.25;
+const TREND_MIN_COUNT = 3;
+const MAX_TARGETS_LISTED = 500;
+const NEGATIVE_SAMPLE = 5000;
+const INSIGHTS_KEPT_DAYS = 7;
+
+interface Sum {
+  count: number;
+  sum: number;
+}
+
+interface State {
+  total: Sum;
+  byType: Record<FeedbackTargetType, Sum>;
+  sentiment: Record<Sentiment, number>;
+  targets: Map<string, Sum & { type: 'workflow' | 'artwork'; id: string }>;
+}
+
+interface Analysis {
+  computedAt: Date;
+  trigger: FeedbackInsights['trigger'];
+  negative: FeedbackInsights['negative_feedback'];
+  trends: FeedbackInsights['trends'];
+}
+
+const emptyState = (): State => ({
+  total: { count: 0, sum: 0 },
+  byType: { general: { count: 0, sum: 0 }, workflow: { count: 0, sum: 0 }, artwork: { count: 0, sum: 0 } },
+  sentiment: { positive: 0, neutral: 0, negative: 0 },
+  targets: new Map(),
+});
+
+const average = (s: Sum | undefined) => (s && s.count > 0 ? Math.round((s.sum / s.count) * 100) / 100 : null);
+
+/**
+ * The learning loop: every stored submission updates running aggregates at once (averages, flagged targets,
+ * gauges); on a schedule the insights are recomputed from the database (the source of truth, shared by all
+ * replicas), with negative-feedback words and tags and rating trends, stored, and announced as a business event.
+ */
+@Injectable()
+export class LearningLoopService implements OnModuleInit, OnApplicationShutdown {
+  private state = emptyState();
+  private analysis: Analysis | undefined;
+  private updatedAt = new Date();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<FeedbackInsights> | undefined;
+  private recordedDuringRun: FeedbackEntity[] | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly logger: AppLogger,
+    metrics: MetricsService,
+  ) {
+    const registers = [metrics.registry];
+    // prom-client calls collect with the gauge as `this`; these reach the loop.
+    const byType = () => this.state.byType;
+    const flaggedCount = () => this.flagged().length;
+    new Gauge({
+      name: `${METRIC_PREFIX}feedback_rating_average`,
+      help: 'Average feedback rating, by target type (the learning loop, updated on every submission).',
+      labelNames: ['target_type'],
+      registers,
+      collect(this: Gauge<'target_type'>) {
+        for (const type of FEEDBACK_TARGET_TYPES) {
+          const value = average(byType()[type]);
+          if (value === null) this.remove({ target_type: type });
+          else this.set({ target_type: type }, value);
+        }
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}feedback_flagged_targets`,
+      help: 'Workflows and artworks whose average rating is below the flag threshold over enough ratings.',
+      registers,
+      collect(this: Gauge) {
+        this.set(flaggedCount());
+      },
+    });
+  }
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.recomputeSafely('schedule'), this.config.insightsIntervalMs);
+    this.timer.unref();
+    void this.recomputeSafely('startup');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Folds one stored submission into the running aggregates. */
+  record(feedback: FeedbackEntity): void {
+    this.recordedDuringRun?.push(feedback);
+    this.apply(this.state, feedback);
+    this.updatedAt = new Date();
+  }
+
+  /** The latest insights: the last recompute, with every submission since folded in. */
+  insights(): FeedbackInsights {
+    const targets = [...this.state.targets.values()]
+      .map((t) => this.targetInsight(t))
+      .sort(
+        (a, b) =>
+          a.average_rating - b.average_rating || b.count - a.count || a.target_id.localeCompare(b.target_id),
+      );
+    const empty = { count: 0, top_tags: [], top_words: [] };
+    return {
+      computed_at: (this.analysis?.computedAt ?? this.updatedAt).toISOString(),
+      updated_at: this.updatedAt.toISOString(),
+      trigger: this.analysis?.trigger ?? 'startup',
+      total_feedback: this.state.total.count,
+      average_rating: average(this.state.total),
+      average_rating_by_target_type: {
+        general: average(this.state.byType.general),
+        workflow: average(this.state.byType.workflow),
+        artwork: average(this.state.byType.artwork),
+      },
+      sentiment: { ...this.state.sentiment },
+      targets: targets.slice(0, MAX_TARGETS_LISTED),
+      targets_total: targets.length,
+      flagged_targets: targets.filter((t) => t.flagged),
+      negative_feedback: this.analysis?.negative ?? empty,
+      trends: this.analysis?.trends ?? this.noTrends(),
+      thresholds: {
+        flag_threshold: this.config.flagThreshold,
+        flag_min_ratings: this.config.flagMinRatings,
+        trend_window_days: TREND_WINDOW_DAYS,
+      },
+    };
+  }
+
+  /** Recomputes everything from the database, stores it and logs `feedback_insight_generated`. */
+  recompute(trigger: FeedbackInsights['trigger'], now = new Date()): Promise<FeedbackInsights> {
+    this.running ??= this.compute(trigger, now).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async recomputeSafely(trigger: FeedbackInsights['trigger']): Promise<void> {
+    try {
+      await this.recompute(trigger);
+    } catch (error) {
+      this.logger.logException(error, 'Learning loop: recomputing insights failed', { trigger });
+    }
+  }
+
+  private async compute(trigger: FeedbackInsights['trigger'], now: Date): Promise<FeedbackInsights> {
+    this.recordedDuringRun = [];
+    try {
+      const repo = this.dataSource.getRepository(FeedbackEntity);
+      const upTo = () => repo.createQueryBuilder('f').where('f.created_at <= :now', { now });
+      const [byType, bySentiment, byTarget, negatives, windows] = await Promise.all([
+        upTo()
+          .select('f.target_type', 'type')
+          .addSelect('COUNT(*)', 'count')
+          .addSelect('SUM(f.rating)', 'sum')
+          .groupBy('f.target_type')
+          .getRawMany<{ type: FeedbackTargetType; count: string; sum: string }>(),
+        upTo()
+          .select('f.sentiment', 'sentiment')
+          .addSelect('COUNT(*)', 'count')
+          .groupBy('f.sentiment')
+          .getRawMany<{ sentiment: Sentiment; count: string }>(),
+        upTo()
+          .andWhere("f.target_type IN ('workflow', 'artwork')")
+          .select('f.target_type', 'type')
+          .addSelect('f.target_id', 'id')
+          .addSelect('COUNT(*)', 'count')
+          .addSelect('SUM(f.rating)', 'sum')
+          .groupBy('f.target_type')
+          .addGroupBy('f.target_id')
+          .getRawMany<{ type: 'workflow' | 'artwork'; id: string; count: string; sum: string }>(),
+        upTo()
+          .andWhere('f.rating <= 2')
+          .select(['f.tags', 'f.comment'])
+          .orderBy('f.created_at', 'DESC')
+          .limit(NEGATIVE_SAMPLE)
+          .getMany(),
+        this.trendWindows(now),
+      ]);
+
+      const state = emptyState();
+      for (const row of byType) {
+        state.byType[row.type] = { count: Number(row.count), sum: Number(row.sum) };
+        state.total.count += Number(row.count);
+        state.total.sum += Number(row.sum);
+      }
+      for (const row of bySentiment) state.sentiment[row.sentiment] = Number(row.count);
+      for (const row of byTarget) {
+        state.targets.set(`${row.type}:${row.id}`, {
+          type: row.type,
+          id: row.id,
+          count: Number(row.count),
+          sum: Number(row.sum),
+        });
+      }
+      // Submissions stored while the queries ran and created after `now` are not in them: fold them in again.
+      for (const late of this.recordedDuringRun) if (late.createdAt > now) this.apply(state, late);
+      this.state = state;
+      this.analysis = {
+        computedAt: now,
+        trigger,
+        negative: {
+          count: negatives.length,
+          top_tags: topCounts(negatives.flatMap((f) => f.tags)),
+          top_words: topCounts(negatives.flatMap((f) => words(f.comment))),
+        },
+        trends: windows,
+      };
+      this.updatedAt = new Date();
+    } finally {
+      this.recordedDuringRun = undefined;
+    }
+
+    const insights = this.insights();
+    const insightRepo = this.dataSource.getRepository(FeedbackInsightEntity);
+    await insightRepo.insert({ id: randomUUID(), computedAt: now, trigger, payload: insights });
+    await insightRepo.delete({ computedAt: LessThan(new Date(now.getTime() - INSIGHTS_KEPT_DAYS * DAY_MS)) });
+    this.logger.logBusinessEvent('feedback_insight_generated', {
+      trigger,
+      total_feedback: insights.total_feedback,
+      average_rating: insights.average_rating,
+      flagged_targets: insights.flagged_targets.length,
+      negative_feedback: insights.negative_feedback.count,
+    });
+    return insights;
+  }
+
+  private async trendWindows(now: Date): Promise<FeedbackInsights['trends']> {
+    const window = TREND_WINDOW_DAYS * DAY_MS;
+    const rows = await this.dataSource
+      .getRepository(FeedbackEntity)
+      .createQueryBuilder('f')
+      .select('f.target_type', 'type')
+      .addSelect(`CASE WHEN f.created_at >= :recentStart THEN 'recent' ELSE 'previous' END`, 'window')
+      .addSelect('COUNT(*)', 'count')
+      .addSelect('SUM(f.rating)', 'sum')
+      .where('f.created_at >= :previousStart AND f.created_at <= :now', {
+        previousStart: new Date(now.getTime() - 2 * window),
+        recentStart: new Date(now.getTime() - window),
+        now,
+      })
+      .groupBy('f.target_type')
+      .addGroupBy(`CASE WHEN f.created_at >= :recentStart THEN 'recent' ELSE 'previous' END`)
+      .getRawMany<{ type: FeedbackTargetType; window: 'recent' | 'previous'; count: string; sum: string }>();
+    const trends = this.noTrends();
+    for (const type of FEEDBACK_TARGET_TYPES) {
+      const pick = (w: 'recent' | 'previous') => {
+        const row = rows.find((r) => r.type === type && r.window === w);
+        return { count: Number(row?.count ?? 0), sum: Number(row?.sum ?? 0) };
+      };
+      const recent = pick('recent');
+      const previous = pick('previous');
+      const recentAverage = average(recent);
+      const previousAverage = average(previous);
+      let direction: TrendDirection = 'insufficient_data';
+      if (recent.count >= TREND_MIN_COUNT && previous.count >= TREND_MIN_COUNT) {
+        const change = recentAverage! - previousAverage!;
+        direction =
+          change > TREND_MIN_CHANGE ? 'improving' : change < -TREND_MIN_CHANGE ? 'declining' : 'stable';
+      }
+      trends[type] = {
+        direction,
+        recent_average: recentAverage,
+        previous_average: previousAverage,
+        recent_count: recent.count,
+        previous_count: previous.count,
+      };
+    }
+    return trends;
+  }
+
+  private noTrends(): FeedbackInsights['trends'] {
+    const none = () => ({
+      direction: 'insufficient_data' as const,
+      recent_average: null,
+      previous_average: null,
+      recent_count: 0,
+      previous_count: 0,
+    });
+    return { general: none(), workflow: none(), artwork: none() };
+  }
+
+  private apply(state: State, feedback: FeedbackEntity): void {
+    state.total.count++;
+    state.total.sum += feedback.rating;
+    state.byType[feedback.targetType].count++;
+    state.byType[feedback.targetType].sum += feedback.rating;
+    state.sentiment[feedback.sentiment]++;
+    if (feedback.targetType !== 'general' && feedback.targetId) {
+      const key = `${feedback.targetType}:${feedback.targetId}`;
+      const target = state.targets.get(key) ?? {
+        type: feedback.targetType,
+        id: feedback.targetId,
+        count: 0,
+        sum: 0,
+      };
+      target.count++;
+      target.sum += feedback.rating;
+      state.targets.set(key, target);
+    }
+  }
+
+  private flagged(): TargetInsight[] {
+    const flagged: TargetInsight[] = [];
+    for (const target of this.state.targets.values()) {
+      const insight = this.targetInsight(target);
+      if (insight.flagged) flagged.push(insight);
+    }
+    return flagged;
+  }
+
+  private targetInsight(t: Sum & { type: 'workflow' | 'artwork'; id: string }): TargetInsight {
+    const averageRating = average(t)!;
+    return {
+      target_type: t.type,
+      target_id: t.id,
+      count: t.count,
+      average_rating: averageRating,
+      flagged: t.count >= this.config.flagMinRatings && t.sum / t.count < this.config.flagThreshold,
+    };
+  }
+}
