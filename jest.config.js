@@ -7,7 +7,7 @@ module.exports = {
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   transform: {
-    '^.+\\.(ts|js)$': [
+    '^.+\\.ts$': [
       '@swc/jest',
       {
         swcrc: false,
@@ -21,8 +21,6 @@ module.exports = {
       },
     ],
   },
-  // Node 20 loads @fastify/static's ESM-only content-disposition through require(esm); Jest's runtime cannot.
-  transformIgnorePatterns: ['/node_modules/(?!(.*/node_modules/)?content-disposition/)'],
   moduleNameMapper: { '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,

@@ -510,7 +510,13 @@ for (const engine of ENGINES) {
           '/api/workflows',
         ]),
       );
-      await request(server).get('/api/docs').expect(200);
+      const page = await request(server).get('/api/docs').expect(200);
+      expect(page.text).toContain('<div id="swagger-ui">');
+      const bundle = await request(server).get('/api/docs/swagger-ui-bundle.js').expect(200);
+      expect(bundle.headers['content-type']).toMatch(/javascript/);
+      const init = await request(server).get('/api/docs/initializer.js').expect(200);
+      expect(init.text).toContain('"/api/docs-json"');
+      await request(server).get('/api/docs/../../etc/passwd').expect(404);
     });
   });
 }

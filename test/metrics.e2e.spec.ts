@@ -112,7 +112,7 @@ describe('GET /metrics and the HTTP metrics', () => {
     'counts %s exactly once, with the route template and final status',
     async (_name, act, labels, errorType) => {
       const delta = await deltas(act);
-      expect(delta(`${P}requests_total`, labels)).toBe(1);
+      expect(delta(`${P}requests_total`, errorType ? { ...labels, error_type: errorType } : labels)).toBe(1);
       expect(delta(`${P}request_duration_seconds_count`, labels)).toBe(1);
       expect(delta(`${P}request_duration_seconds_bucket`, { ...labels, le: '+Inf' })).toBe(1);
       if (errorType) {
@@ -132,11 +132,15 @@ describe('GET /metrics and the HTTP metrics', () => {
       ]),
     );
     expect(delta(`${P}requests_total`, http('GET', '/e2e-probe/item/:id', 200))).toBe(20);
-    expect(delta(`${P}requests_total`, http('GET', '/e2e-probe/boom', 500))).toBe(7);
+    expect(delta(`${P}requests_total`, { ...http('GET', '/e2e-probe/boom', 500), error_type: 'Error' })).toBe(
+      7,
+    );
     expect(delta(`${P}errors_total`, { ...http('GET', '/e2e-probe/boom', 500), error_type: 'Error' })).toBe(
       7,
     );
-    expect(delta(`${P}requests_total`, http('DELETE', 'UNMATCHED', 404))).toBe(5);
+    expect(
+      delta(`${P}requests_total`, { ...http('DELETE', 'UNMATCHED', 404), error_type: 'NotFoundException' }),
+    ).toBe(5);
   });
 
   it('has buckets around the 5 s alert threshold', async () => {

@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { NestPinoLogger, requestIdFor } from '@app/logging';
 import { securityHeaders } from './http/security-headers';
+import { serveSwaggerUi } from './http/swagger-ui';
 
 /** Options for NestFactory.create / createNestApplication, shared by main() and the tests. */
 export const APP_OPTIONS = {
@@ -47,6 +48,9 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     .setDescription('Feedback collection and the learning loop, workflows and artworks, health, metrics.')
     .setVersion(app.get(AppConfig).releaseVersion)
     .build();
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, document));
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, document), {
+    swaggerUiEnabled: false,
+  });
+  serveSwaggerUi(fastify, '/api/docs', 'Terra Constellata API');
   app.enableShutdownHooks();
 }

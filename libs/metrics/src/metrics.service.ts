@@ -6,6 +6,7 @@ import { AppConfig } from '@app/config';
 import { HTTP_METHODS, METRIC_PREFIX, OTHER, REQUEST_DURATION_BUCKETS } from './metrics.constants';
 
 type HttpLabels = 'method' | 'route' | 'status_code';
+type RequestLabels = HttpLabels | 'error_type';
 
 interface HttpSeries {
   requests: Counter.Internal;
@@ -20,7 +21,7 @@ interface HttpSeries {
 export class MetricsService {
   readonly registry = new Registry();
 
-  private readonly requests: Counter<HttpLabels>;
+  private readonly requests: Counter<RequestLabels>;
   private readonly duration: Histogram<HttpLabels>;
   private readonly errors: Counter<HttpLabels | 'error_type'>;
   private readonly databaseUp: Gauge;
@@ -39,10 +40,12 @@ export class MetricsService {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
 
+    // error_type is set on error responses only, like errors_total's, so that the spec's example
+    // `rate(errors_total[5m]) / rate(requests_total[5m])` matches series one to one.
     this.requests = new Counter({
       name: `${METRIC_PREFIX}requests_total`,
-      help: 'HTTP requests answered, by method, route template and status code.',
-      labelNames: ['method', 'route', 'status_code'],
+      help: 'HTTP requests answered, by method, route template and status code (and error_type for errors).',
+      labelNames: ['method', 'route', 'status_code', 'error_type'],
       registers,
     });
     this.duration = new Histogram({
@@ -119,18 +122,27 @@ export class MetricsService {
     seconds: number,
     errorType: string | null,
   ): void {
-    const key = `${method} ${statusCode} ${route}`;
+    const key =
+      errorType === null
+        ? `${method} ${statusCode} ${route}`
+        : `${method} ${statusCode} ${route} ${errorType}`;
     let series = this.series.get(key);
     if (!series) {
-      const labels = [HTTP_METHODS.has(method) ? method : OTHER, route, String(statusCode)];
-      series = { requests: this.requests.labels(...labels), duration: this.duration.labels(...labels) };
+      const labels = {
+        method: HTTP_METHODS.has(method) ? method : OTHER,
+        route,
+        status_code: String(statusCode),
+      };
+      series = {
+        requests: this.requests.labels(errorType === null ? labels : { ...labels, error_type: errorType }),
+        duration: this.duration.labels(labels),
+      };
       this.series.set(key, series);
     }
     series.requests.inc();
     series.duration.observe(seconds);
     if (errorType === null) return;
-    const errorKey = `${key} ${errorType}`;
-    let errors = this.errorSeries.get(errorKey);
+    let errors = this.errorSeries.get(key);
     if (!errors) {
       errors = this.errors.labels(
         HTTP_METHODS.has(method) ? method : OTHER,
@@ -138,7 +150,7 @@ export class MetricsService {
         String(statusCode),
         errorType,
       );
-      this.errorSeries.set(errorKey, errors);
+      this.errorSeries.set(key, errors);
     }
     errors.inc();
   }
