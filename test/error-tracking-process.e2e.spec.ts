@@ -119,4 +119,42 @@ describePostgres('Sentry tracing mode in the running service', () => {
     }
     expect(app.output()).toContain('Sentry on, tracing 100 % of requests');
   });
+
+  it("follows an upstream service's sampling decision from its sentry-trace header", async () => {
+    const app = await startBuiltApp({
+      SENTRY_DSN: receiver.dsn,
+      SENTRY_TRACES_SAMPLE_RATE: '0.5',
+      DATABASE_URL: db.url,
+    });
+    const traceId = 'a'.repeat(32);
+    const before = receiver.transactions().length;
+    try {
+      for (let i = 0; i < 10; i++) {
+        await fetch(`${app.url}/health/live`, {
+          headers: { 'sentry-trace': `${'b'.repeat(32)}-${'c'.repeat(16)}-0` },
+        });
+      }
+      await fetch(`${app.url}/health/live`, {
+        headers: { 'sentry-trace': `${traceId}-${'d'.repeat(16)}-1` },
+      });
+      const [continued] = await receiver.waitFor(
+        () =>
+          receiver
+            .transactions()
+            .slice(before)
+            .filter((t) => t.transaction === 'GET /health/live'),
+        1,
+      );
+      expect((continued.contexts as { trace: { trace_id: string } }).trace.trace_id).toBe(traceId);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(
+        receiver
+          .transactions()
+          .slice(before)
+          .filter((t) => t.transaction === 'GET /health/live'),
+      ).toHaveLength(1);
+    } finally {
+      await app.stop();
+    }
+  });
 });

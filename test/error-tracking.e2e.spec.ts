@@ -117,6 +117,9 @@ describe('error tracking with Sentry in errors-only mode', () => {
       tags: { error_type: 'LoginError' },
       extra: { username: 'ada', password: '[REDACTED]' },
     });
+    // Logged outside any request: it must not inherit the tags of the request before it.
+    expect(message.tags?.request_id).toBeUndefined();
+    expect(message.tags?.route).toBeUndefined();
     expect(receiver.rawBodies.join('\n')).not.toContain('hunter2');
   });
 

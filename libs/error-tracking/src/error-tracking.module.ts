@@ -6,7 +6,7 @@ import { METRIC_PREFIX, MetricsService } from '@app/metrics';
 import { droppedErrorReports, modeFor, sentryMode } from '@app/sentry';
 import { ErrorTracker } from './error-tracker.service';
 import { FatalErrorHandler } from './fatal-error.handler';
-import { TransactionNamingHook } from './transaction-naming.hook';
+import { RequestTracingHook } from './request-tracing.hook';
 
 /** Sentry error reporting for Nest: ErrorTracker, the reporter behind AppLogger, drop counting, shutdown flush. */
 @Global()
@@ -14,7 +14,7 @@ import { TransactionNamingHook } from './transaction-naming.hook';
   providers: [
     ErrorTracker,
     FatalErrorHandler,
-    TransactionNamingHook,
+    RequestTracingHook,
     { provide: ERROR_REPORTER, useExisting: ErrorTracker },
   ],
   exports: [ErrorTracker, FatalErrorHandler, ERROR_REPORTER],

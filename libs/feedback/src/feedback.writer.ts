@@ -17,6 +17,22 @@ interface Pending {
 
 const MAX_BATCH = 250;
 
+const COLUMNS = [
+  'id',
+  'target_type',
+  'target_id',
+  'rating',
+  'comment',
+  'category',
+  'tags',
+  'metadata',
+  'sentiment',
+  'user_id',
+  'request_id',
+  'idempotency_key',
+  'created_at',
+];
+
 /**
  * Group commit: a submission is inserted at once when the database is idle; while inserts are in flight, new
  * submissions wait and go together in the next multi-row INSERT. Nothing waits on a timer, and every promise
@@ -28,9 +44,13 @@ export class FeedbackWriter {
   private inFlight = 0;
   private readonly maxInFlight: number;
 
+  private readonly postgres: boolean;
+  private readonly statements = new Map<number, string>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.postgres = dataSource.options.type === 'postgres';
     // SQLite has one writer; PostgreSQL takes a few batches at once from the pool.
-    this.maxInFlight = dataSource.options.type === 'postgres' ? 4 : 1;
+    this.maxInFlight = this.postgres ? 4 : 1;
   }
 
   write(row: FeedbackEntity): Promise<WriteResult> {
@@ -38,6 +58,46 @@ export class FeedbackWriter {
       this.queue.push({ row, resolve, reject });
       this.drain();
     });
+  }
+
+  // The INSERT TypeORM's query builder would send, built once per batch size: its per-row entity handling
+  // was the largest cost of a submission. A row whose Idempotency-Key is taken is skipped, not an error, so one
+  // retry cannot fail its neighbours.
+  private statement(rows: number): string {
+    let sql = this.statements.get(rows);
+    if (!sql) {
+      const width = COLUMNS.length;
+      const tuples = Array.from({ length: rows }, (_, r) =>
+        this.postgres
+          ? `(${COLUMNS.map((_c, c) => `$${r * width + c + 1}`).join(', ')})`
+          : `(${COLUMNS.map(() => '?').join(', ')})`,
+      ).join(', ');
+      const columns = COLUMNS.map((c) => `"${c}"`).join(', ');
+      sql = this.postgres
+        ? `INSERT INTO "feedback" (${columns}) VALUES ${tuples} ON CONFLICT DO NOTHING`
+        : `INSERT OR IGNORE INTO "feedback" (${columns}) VALUES ${tuples}`;
+      this.statements.set(rows, sql);
+    }
+    return sql;
+  }
+
+  private values(row: FeedbackEntity): unknown[] {
+    return [
+      row.id,
+      row.targetType,
+      row.targetId,
+      row.rating,
+      row.comment,
+      row.category,
+      JSON.stringify(row.tags),
+      row.metadata === null ? null : JSON.stringify(row.metadata),
+      row.sentiment,
+      row.userId,
+      row.requestId,
+      row.idempotencyKey,
+      // PostgreSQL takes the Date (written as UTC, see @app/database); SQLite stores TypeORM's UTC text form.
+      this.postgres ? row.createdAt : row.createdAt.toISOString().replace('T', ' ').replace('Z', ''),
+    ];
   }
 
   private drain(): void {
@@ -54,14 +114,10 @@ export class FeedbackWriter {
   private async insert(batch: Pending[]): Promise<void> {
     const repo = this.dataSource.getRepository(FeedbackEntity);
     try {
-      // A row whose Idempotency-Key is taken is skipped, not an error, so one retry cannot fail its neighbours.
-      await repo
-        .createQueryBuilder()
-        .insert()
-        .into(FeedbackEntity)
-        .values(batch.map((p) => p.row))
-        .orIgnore()
-        .execute();
+      await this.dataSource.query(
+        this.statement(batch.length),
+        batch.flatMap((p) => this.values(p.row)),
+      );
       const keyed = batch.filter((p) => p.row.idempotencyKey);
       const skipped = new Set<string>();
       if (keyed.length > 0) {

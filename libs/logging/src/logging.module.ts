@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
+import { Logger, PARAMS_PROVIDER_TOKEN, PinoLogger, type Params } from 'nestjs-pino';
 import type { Logger as PinoInstance } from 'pino';
 import { AppLogger } from './app-logger.service';
 import type { RootLogger } from './logger.factory';
@@ -9,22 +9,26 @@ import { RequestContext } from './request-context';
 import { RequestLoggingHook } from './request-logging.hook';
 
 /** Structured logs (nestjs-pino): console and rotating JSON files, request correlation, the spec's helpers. */
+// nestjs-pino's Logger (Nest's logger) and PinoLogger are provided without its LoggerModule: that module's
+// configure() makes Nest mount a middleware layer (@fastify/middie) that then runs on every request, although
+// request context is bound by RequestLoggingHook and no middleware is needed.
 @Global()
 @Module({
-  imports: [
-    LoggingCoreModule,
-    LoggerModule.forRootAsync({
-      imports: [LoggingCoreModule],
+  imports: [LoggingCoreModule],
+  providers: [
+    {
+      provide: PARAMS_PROVIDER_TOKEN,
       inject: [ROOT_LOGGER],
-      // Request context is bound by RequestLoggingHook, so nestjs-pino's pino-http middleware is not mounted.
-      useFactory: (root: RootLogger) => ({
+      useFactory: (root: RootLogger): Params => ({
         pinoHttp: { logger: root.logger as unknown as PinoInstance },
-        useExisting: true,
-        forRoutes: [],
       }),
-    }),
+    },
+    PinoLogger,
+    Logger,
+    AppLogger,
+    RequestContext,
+    RequestLoggingHook,
   ],
-  providers: [AppLogger, RequestContext, RequestLoggingHook],
-  exports: [LoggingCoreModule, AppLogger, RequestContext, LoggerModule],
+  exports: [LoggingCoreModule, AppLogger, RequestContext, PinoLogger, Logger],
 })
 export class LoggingModule {}

@@ -55,7 +55,7 @@ function boundedTransport(options: Parameters<typeof Sentry.makeNodeTransport>[0
 /**
  * Sentry's options for this service. Errors-only (the default) keeps only what error events need and does no
  * per-request work: events are captured by the exception filter with the request's data on their own scope.
- * Tracing adds the HTTP, Nest and PostgreSQL instrumentation, whose cost every request pays.
+ * Tracing adds OpenTelemetry and the PostgreSQL instrumentation; requests are traced by RequestTracingHook.
  */
 export function buildSentryOptions(config: AppConfig): Sentry.NodeOptions {
   const tracing = modeFor(config) === 'tracing';
@@ -69,12 +69,9 @@ export function buildSentryOptions(config: AppConfig): Sentry.NodeOptions {
     Sentry.contextLinesIntegration(),
     Sentry.nodeContextIntegration(),
   ];
-  const tracingIntegrations = [
-    // Bodies are never attached: they are where passwords travel.
-    Sentry.httpIntegration({ maxIncomingRequestBodySize: 'none' }),
-    Sentry.nestIntegration(),
-    Sentry.postgresIntegration(),
-  ];
+  // Request transactions are started by RequestTracingHook (@app/error-tracking), for sampled requests only;
+  // Sentry's HTTP and Nest integrations would do per-request work for every request (bench/README.md).
+  const tracingIntegrations = [Sentry.postgresIntegration()];
   return {
     dsn: config.sentryDsn,
     environment: config.environment,
@@ -83,7 +80,8 @@ export function buildSentryOptions(config: AppConfig): Sentry.NodeOptions {
     defaultIntegrations: false,
     integrations: tracing ? [...errorIntegrations, ...tracingIntegrations] : errorIntegrations,
     // Unset rather than 0 when off: a rate of 0 still runs the tracing machinery, and measured slower.
-    ...(tracing ? { tracesSampleRate: config.sentryTracesSampleRate } : {}),
+    // RequestTracingHook samples before it starts a transaction, so every transaction started is kept.
+    ...(tracing ? { tracesSampleRate: 1 } : {}),
     transport: boundedTransport,
     // Above our own bound, so that ours decides and counts what is dropped.
     transportOptions: { bufferSize: SENTRY_MAX_IN_FLIGHT + 50 },

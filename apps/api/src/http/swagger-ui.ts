@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DOCS_CSP } from './security-headers';
 
 const ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
@@ -33,7 +34,11 @@ export function serveSwaggerUi(fastify: FastifyInstance, path: string, title: st
       `<script src="${path}/swagger-ui-standalone-preset.js"></script><script src="${path}/initializer.js"></script>` +
       `</body></html>`,
   );
-  fastify.get(path, (_request, reply) => void reply.type('text/html; charset=utf-8').send(page));
+  fastify.get(
+    path,
+    (_request, reply) =>
+      void reply.type('text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).send(page),
+  );
   fastify.get<{ Params: { file: string } }>(`${path}/:file`, (request, reply) => {
     const file = files.get(request.params.file);
     if (!file)

@@ -1,0 +1,409 @@
+// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|all] [--rounds N] [--duration S] [--smoke]
+// Every figure is measured in this run, on this machine, against a baseline measured beside it.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import {
+  DIST,
+  load,
+  MAIN,
+  median,
+  percentile,
+  printTable,
+  ratio,
+  startServer,
+  writeResult,
+  type LoadResult,
+  type Server,
+} from './lib';
+
+const SERVERS = join(DIST, 'bench', 'servers');
+const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface BenchOptions {
+  rounds: number;
+  duration: number;
+  smoke: boolean;
+}
+
+const machine = () => ({
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model,
+  memory_gb: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+});
+
+/** Scenario 1: the same trivial endpoint served five ways, measured in interleaved rounds. */
+export async function overhead(options: BenchOptions) {
+  const sink = await startServer('sentry-sink', join(SERVERS, 'sentry-sink.js'));
+  const dsn = `http://bench@${new URL(sink.url).host}/1`;
+  const full = { ENVIRONMENT: 'production', LOG_DIR: 'logs', SENTRY_DSN: dsn };
+  const variants: Array<{ key: string; name: string; script: string; env?: Record<string, string> }> = [
+    { key: 'a', name: 'bare node:http', script: join(SERVERS, 'bare-http.js') },
+    { key: 'b', name: 'bare Nest 11 + Fastify', script: join(SERVERS, 'bare-nest.js') },
+    { key: 'c', name: 'full app, production, Sentry errors-only', script: MAIN, env: full },
+    {
+      key: 'd',
+      name: 'full app, tracing 10 %',
+      script: MAIN,
+      env: { ...full, SENTRY_TRACES_SAMPLE_RATE: '0.1' },
+    },
+    {
+      key: 'e',
+      name: 'usual way: Express + library defaults',
+      script: join(SERVERS, 'usual-way.js'),
+      env: { SENTRY_DSN: dsn },
+    },
+  ].filter((v) => !options.smoke || ['a', 'b', 'c'].includes(v.key));
+  const servers: Server[] = [];
+  try {
+    for (const v of variants) servers.push(await startServer(v.key, v.script, v.env));
+    if (!options.smoke) for (const s of servers) await load({ url: `${s.url}/`, duration: 2 });
+    const runs: Record<string, LoadResult[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
+    for (let round = 0; round < options.rounds; round++) {
+      // Rotate the order each round so no variant always runs first or last.
+      const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+      for (const s of order) runs[s.name].push(await load({ url: `${s.url}/`, duration: options.duration }));
+    }
+    const summary = Object.fromEntries(
+      variants.map((v) => {
+        const r = runs[v.key];
+        return [
+          v.key,
+          {
+            name: v.name,
+            rps: median(r.map((x) => x.rps)),
+            p50_ms: median(r.map((x) => x.p50)),
+            p99_ms: median(r.map((x) => x.p99)),
+            non2xx: r.reduce((n, x) => n + x.non2xx + x.errors, 0),
+            runs: r,
+          },
+        ];
+      }),
+    );
+    const ratios: Record<string, number> = { 'c/b': ratio(summary.c.rps, summary.b.rps) };
+    if (summary.d) ratios['d/b'] = ratio(summary.d.rps, summary.b.rps);
+    if (summary.e) ratios['c/e'] = ratio(summary.c.rps, summary.e.rps);
+    const p99Extra = Math.round((summary.c.p99_ms - summary.b.p99_ms) * 100) / 100;
+    printTable(
+      `Overhead: GET /, 64 connections, ${options.rounds} round(s) of ${options.duration} s, medians`,
+      variants.map((v) => ({
+        variant: `(${v.key}) ${v.name}`,
+        'req/s': summary[v.key].rps,
+        'p50 ms': summary[v.key].p50_ms,
+        'p99 ms': summary[v.key].p99_ms,
+        'errors/non-2xx': summary[v.key].non2xx,
+      })),
+    );
+    process.stdout.write(
+      `ratios: ${Object.entries(ratios)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join(', ')}; c p99 - b p99 = ${p99Extra} ms\n`,
+    );
+    const result = {
+      scenario: 'overhead',
+      at: new Date().toISOString(),
+      machine: machine(),
+      options,
+      summary,
+      ratios,
+      c_p99_minus_b_p99_ms: p99Extra,
+    };
+    return { ...result, file: writeResult('overhead', result) };
+  } finally {
+    await Promise.all([...servers, sink].map((s) => s.stop()));
+  }
+}
+
+/** Scenario 2: a scrape of a registry with ~10,000 series, and what it does to requests in flight. */
+export async function scrape(options: BenchOptions) {
+  const combinations = options.smoke ? 50 : 550;
+  const server = await startServer('scrape', join(SERVERS, 'full-with-series.js'), {
+    ENVIRONMENT: 'production',
+    LOG_DIR: '',
+    LOG_CONSOLE: 'off',
+    SERIES: String(combinations),
+  });
+  try {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const series = text.split('\n').filter((l) => l && !l.startsWith('#')).length;
+    const times: number[] = [];
+    for (let i = 0; i < (options.smoke ? 5 : 200); i++) {
+      const started = performance.now();
+      await (await fetch(`${server.url}/metrics`)).text();
+      times.push(performance.now() - started);
+    }
+    const quiet = await load({ url: `${server.url}/`, duration: options.duration, connections: 16 });
+    let scraping = true;
+    const scraper = (async () => {
+      while (scraping) {
+        await (await fetch(`${server.url}/metrics`)).text();
+        await sleep(100);
+      }
+    })();
+    const busy = await load({ url: `${server.url}/`, duration: options.duration, connections: 16 });
+    scraping = false;
+    await scraper;
+    const result = {
+      scenario: 'scrape',
+      at: new Date().toISOString(),
+      machine: machine(),
+      options,
+      series,
+      scrape_ms: {
+        p50: Math.round(percentile(times, 50) * 10) / 10,
+        p99: Math.round(percentile(times, 99) * 10) / 10,
+      },
+      requests_without_scrapes: { rps: quiet.rps, p99_ms: quiet.p99, max_ms: quiet.max },
+      requests_while_scraping_every_100ms: { rps: busy.rps, p99_ms: busy.p99, max_ms: busy.max },
+      added_delay_ms: { p99: busy.p99 - quiet.p99, max: busy.max - quiet.max },
+    };
+    printTable(`Scrape: ${series} series in the exposition`, [
+      { measure: 'scrape time p50 / p99 (ms)', value: `${result.scrape_ms.p50} / ${result.scrape_ms.p99}` },
+      { measure: 'GET / p99 / max without scrapes (ms)', value: `${quiet.p99} / ${quiet.max}` },
+      { measure: 'GET / p99 / max while scraping (ms)', value: `${busy.p99} / ${busy.max}` },
+    ]);
+    return { ...result, file: writeResult('scrape', result) };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Scenario 3: feedback writes against PostgreSQL, beside pgbench inserting into the same table. */
+export async function writes(options: BenchOptions) {
+  const name = `tc_bench_${process.pid}`;
+  const admin = new Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  const server = await startServer(
+    'writes',
+    MAIN,
+    { ENVIRONMENT: 'production', LOG_DIR: 'logs', DATABASE_URL: url.toString() },
+    '/health/ready',
+  );
+  const count = options.smoke ? 500 : 20_000;
+  try {
+    const result = await load({
+      url: `${server.url}/api/feedback/submit`,
+      amount: count,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        rating: 4,
+        comment: 'Smooth rendering of the constellation map',
+        category: 'performance',
+        tags: ['bench'],
+      }),
+    });
+    const db = new Client({ connectionString: url.toString() });
+    await db.connect();
+    const rows = Number((await db.query('SELECT count(*) AS n FROM feedback')).rows[0].n);
+    const created = result.statusCodes['201'] ?? 0;
+    const script = join(server.cwd, 'insert.sql');
+    writeFileSync(
+      script,
+      "INSERT INTO feedback (id, target_type, rating, category, tags, sentiment, created_at) VALUES (gen_random_uuid()::text, 'general', 4, 'performance', '[\"bench\"]', 'positive', now() at time zone 'utc');\n",
+    );
+    const pgbench = execFileSync(
+      'pgbench',
+      ['-n', '-c', '64', '-j', '2', '-T', String(options.smoke ? 2 : 10), '-f', script, url.toString()],
+      { encoding: 'utf8' },
+    );
+    const tps = Number(
+      /tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench)?.[1] ??
+        /tps = ([\d.]+)/.exec(pgbench)?.[1],
+    );
+    await db.end();
+    const summary = {
+      scenario: 'writes',
+      at: new Date().toISOString(),
+      machine: machine(),
+      options,
+      submissions: count,
+      responses_201: created,
+      rows_in_table: rows,
+      nothing_lost_nothing_doubled: created === rows && result.errors === 0,
+      rps: result.rps,
+      p50_ms: result.p50,
+      p99_ms: result.p99,
+      pgbench_insert_tps: Math.round(tps),
+      ratio_to_pgbench: ratio(result.rps, tps),
+    };
+    printTable(`Feedback writes: ${count} POST /api/feedback/submit, 64 connections, PostgreSQL`, [
+      { measure: 'req/s (p50 / p99 ms)', value: `${result.rps} (${result.p50} / ${result.p99})` },
+      { measure: 'pgbench single-row insert tps, 64 clients', value: Math.round(tps) },
+      { measure: 'ratio to pgbench', value: summary.ratio_to_pgbench },
+      { measure: '201 responses / rows stored', value: `${created} / ${rows}` },
+    ]);
+    return { ...summary, file: writeResult('writes', summary) };
+  } finally {
+    await server.stop();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/** Scenario 4: mixed traffic for a minute; memory, event-loop delay and errors. */
+export async function soak(options: BenchOptions) {
+  const server = await startServer('soak', MAIN, { ENVIRONMENT: 'production', LOG_DIR: 'logs' });
+  const gauge = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1]);
+    return {
+      rss: value('terra_constellata_memory_usage_bytes\\{type="rss"\\}'),
+      heap: value('terra_constellata_memory_usage_bytes\\{type="heap_used"\\}'),
+      lagP99: value('terra_constellata_nodejs_eventloop_lag_p99_seconds'),
+    };
+  };
+  try {
+    const json = { 'content-type': 'application/json' };
+    const requests = [
+      { method: 'GET' as const, path: '/' },
+      {
+        method: 'POST' as const,
+        path: '/api/feedback/submit',
+        headers: json,
+        body: JSON.stringify({ rating: 3, tags: ['soak'] }),
+      },
+      { method: 'GET' as const, path: '/api/feedback/recent?limit=5' },
+      {
+        method: 'POST' as const,
+        path: '/api/workflows',
+        headers: json,
+        body: JSON.stringify({ type: 'map_rendering' }),
+      },
+      { method: 'GET' as const, path: '/health/ready' },
+      {
+        method: 'POST' as const,
+        path: '/api/artworks',
+        headers: json,
+        body: JSON.stringify({ style: 'celestial' }),
+      },
+    ];
+    await load({ url: server.url, duration: options.smoke ? 1 : 5, connections: 16, requests });
+    const start = await gauge();
+    const result = await load({
+      url: server.url,
+      duration: options.smoke ? 2 : 60,
+      connections: 16,
+      requests,
+    });
+    const end = await gauge();
+    const summary = {
+      scenario: 'soak',
+      at: new Date().toISOString(),
+      machine: machine(),
+      options,
+      requests: result.total,
+      rps: result.rps,
+      p99_ms: result.p99,
+      error_responses: result.non2xx + result.errors,
+      rss_start_mb: Math.round(start.rss / 2 ** 20),
+      rss_end_mb: Math.round(end.rss / 2 ** 20),
+      rss_growth: ratio(end.rss - start.rss, start.rss),
+      heap_start_mb: Math.round(start.heap / 2 ** 20),
+      heap_end_mb: Math.round(end.heap / 2 ** 20),
+      event_loop_lag_p99_ms: Math.round(end.lagP99 * 1000 * 10) / 10,
+    };
+    printTable(`Soak: mixed traffic, 16 connections, ${options.smoke ? 2 : 60} s`, [
+      { measure: 'requests (req/s, p99 ms)', value: `${result.total} (${result.rps}, ${result.p99})` },
+      { measure: 'error responses', value: summary.error_responses },
+      {
+        measure: 'RSS start -> end (growth)',
+        value: `${summary.rss_start_mb} MB -> ${summary.rss_end_mb} MB (${Math.round(summary.rss_growth * 100)} %)`,
+      },
+      {
+        measure: 'heap used start -> end',
+        value: `${summary.heap_start_mb} MB -> ${summary.heap_end_mb} MB`,
+      },
+      { measure: 'event-loop delay p99', value: `${summary.event_loop_lag_p99_ms} ms` },
+    ]);
+    return { ...summary, file: writeResult('soak', summary) };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** What each operator setting costs, against the production default, in interleaved rounds. */
+export async function knobs(options: BenchOptions) {
+  const sink = await startServer('sentry-sink', join(SERVERS, 'sentry-sink.js'));
+  const dsn = `http://bench@${new URL(sink.url).host}/1`;
+  const base = { ENVIRONMENT: 'production', LOG_DIR: 'logs', SENTRY_DSN: dsn };
+  const variants: Array<{ name: string; env: Record<string, string> }> = [
+    { name: 'production default (JSON console + files, Sentry errors-only)', env: base },
+    { name: 'no log files (LOG_DIR=)', env: { ...base, LOG_DIR: '' } },
+    { name: 'no console (LOG_CONSOLE=off)', env: { ...base, LOG_CONSOLE: 'off' } },
+    { name: 'pretty console (LOG_CONSOLE=pretty)', env: { ...base, LOG_CONSOLE: 'pretty' } },
+    { name: 'request lines off (LOG_LEVEL=warn)', env: { ...base, LOG_LEVEL: 'warn' } },
+    { name: 'Sentry off (no SENTRY_DSN)', env: { ...base, SENTRY_DSN: '' } },
+    { name: 'tracing 1 %', env: { ...base, SENTRY_TRACES_SAMPLE_RATE: '0.01' } },
+    { name: 'tracing 10 %', env: { ...base, SENTRY_TRACES_SAMPLE_RATE: '0.1' } },
+    { name: 'tracing 100 %', env: { ...base, SENTRY_TRACES_SAMPLE_RATE: '1' } },
+  ];
+  const servers: Server[] = [];
+  try {
+    for (const [i, v] of variants.entries()) servers.push(await startServer(`k${i}`, MAIN, v.env));
+    for (const s of servers) await load({ url: `${s.url}/`, duration: options.smoke ? 1 : 2 });
+    const runs = servers.map(() => [] as number[]);
+    for (let round = 0; round < options.rounds; round++) {
+      for (let k = 0; k < servers.length; k++) {
+        const i = (k + round) % servers.length;
+        runs[i].push((await load({ url: `${servers[i].url}/`, duration: options.duration })).rps);
+      }
+    }
+    const base0 = median(runs[0]);
+    const rows = variants.map((v, i) => ({
+      setting: v.name,
+      'req/s': median(runs[i]),
+      'vs default': ratio(median(runs[i]), base0),
+    }));
+    printTable(
+      `Knobs: GET /, 64 connections, ${options.rounds} round(s) of ${options.duration} s, medians`,
+      rows,
+    );
+    const result = { scenario: 'knobs', at: new Date().toISOString(), machine: machine(), options, rows };
+    return { ...result, file: writeResult('knobs', result) };
+  } finally {
+    await Promise.all([...servers, sink].map((s) => s.stop()));
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const arg = (name: string, fallback: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const smoke = args.includes('--smoke');
+  const options: BenchOptions = {
+    smoke,
+    rounds: Number(arg('rounds', smoke ? '1' : '3')),
+    duration: Number(arg('duration', smoke ? '1' : '5')),
+  };
+  const scenario = arg('scenario', 'all');
+  const wanted = scenario === 'all' ? ['overhead', 'scrape', 'writes', 'soak', 'knobs'] : scenario.split(',');
+  const scenarios = { overhead, scrape, writes, soak, knobs } as Record<
+    string,
+    (o: BenchOptions) => Promise<{ file: string }>
+  >;
+  for (const name of wanted) {
+    if (!scenarios[name])
+      throw new Error(`unknown scenario ${name}; one of ${Object.keys(scenarios).join(', ')}`);
+    process.stdout.write(`\n== ${name} ==\n`);
+    const { file } = await scenarios[name](options);
+    process.stdout.write(`written: ${file}\n`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}
