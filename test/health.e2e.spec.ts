@@ -6,13 +6,8 @@ import request from 'supertest';
 import { SystemStats } from '@app/health';
 import { createTestApp, type TestApp } from './support/app';
 import { parseExposition, valueOf } from './support/exposition';
-import {
-  createTestDatabase,
-  describePostgres,
-  TEST_DATABASE_URL,
-  type TestDatabase,
-} from './support/postgres';
-import { TcpProxy } from './support/tcp-proxy';
+import { describePostgres, type TestDatabase } from './support/postgres';
+import { databaseBehindProxy, type TcpProxy } from './support/tcp-proxy';
 
 async function databaseUp(t: TestApp): Promise<number> {
   const res = await request(t.app.getHttpServer()).get('/metrics').expect(200);
@@ -108,14 +103,13 @@ describe('health when memory or disk is nearly full', () => {
 describePostgres('health against PostgreSQL behind a proxy the test controls', () => {
   let db: TestDatabase;
   let proxy: TcpProxy;
+  let url: string;
   let t: TestApp;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const target = new URL(TEST_DATABASE_URL);
-    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    ({ db, proxy, url } = await databaseBehindProxy());
     t = await createTestApp({
-      DATABASE_URL: proxy.rewrite(db.url),
+      DATABASE_URL: url,
       HEALTH_CACHE_MS: '0',
       HEALTH_TIMEOUT_MS: '500',
     });

@@ -8,13 +8,8 @@ import { parse as parseYaml } from 'yaml';
 import { findBinary } from './support/binaries';
 import { startBuiltApp, type BuiltApp } from './support/built-app';
 import { parseExposition } from './support/exposition';
-import {
-  createTestDatabase,
-  describePostgres,
-  TEST_DATABASE_URL,
-  type TestDatabase,
-} from './support/postgres';
-import { TcpProxy } from './support/tcp-proxy';
+import { describePostgres, type TestDatabase } from './support/postgres';
+import { databaseBehindProxy, type TcpProxy } from './support/tcp-proxy';
 
 const ROOT = join(__dirname, '..');
 const RULES = [
@@ -70,6 +65,7 @@ describePostgres('the monitoring stack against the running service (real Prometh
   const prometheusBinary = findBinary('prometheus', 'apt-get install -y prometheus');
   let db: TestDatabase;
   let proxy: TcpProxy;
+  let url: string;
   let app: BuiltApp;
   let prometheus: ChildProcess | undefined;
   let promUrl = '';
@@ -84,11 +80,9 @@ describePostgres('the monitoring stack against the running service (real Prometh
 
   beforeAll(async () => {
     if (!prometheusBinary) return;
-    db = await createTestDatabase();
-    const target = new URL(TEST_DATABASE_URL);
-    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    ({ db, proxy, url } = await databaseBehindProxy());
     app = await startBuiltApp({
-      DATABASE_URL: proxy.rewrite(db.url),
+      DATABASE_URL: url,
       HEALTH_CACHE_MS: '0',
       HEALTH_TIMEOUT_MS: '500',
     });

@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './postgres';
 
 /**
  * A TCP proxy on 127.0.0.1 in front of a real server, that a test can cut (connections reset, port closed),
@@ -81,4 +82,12 @@ export class TcpProxy {
       });
     });
   }
+}
+
+/** A fresh test database reached through a TcpProxy, and the URL that goes through the proxy. */
+export async function databaseBehindProxy(): Promise<{ db: TestDatabase; proxy: TcpProxy; url: string }> {
+  const db = await createTestDatabase();
+  const target = new URL(TEST_DATABASE_URL);
+  const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  return { db, proxy, url: proxy.rewrite(db.url) };
 }
