@@ -1,2 +1,3 @@
 export { ensureDirectory } from './ensure-directory';
 export { redactDeep, REDACTED } from './redaction';
+export { routeOf, UNMATCHED_ROUTE } from './route-of';

@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import * as Sentry from '@sentry/nestjs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { routeOf } from '@app/common';
 import { AppConfig } from '@app/config';
 import { sentryMode } from '@app/sentry';
 
@@ -31,7 +32,7 @@ export class RequestTracingHook implements OnModuleInit {
       const upstream = request.headers['sentry-trace'];
       const decided = typeof upstream === 'string' && /-[01]$/.test(upstream);
       if (!(decided ? upstream.endsWith('-1') : Math.random() < rate)) return done();
-      const route = request.routeOptions.url ?? 'UNMATCHED';
+      const route = routeOf(request);
       const start = () => {
         const span = Sentry.startInactiveSpan({
           name: `${request.method} ${route}`,

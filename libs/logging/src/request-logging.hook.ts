@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { routeOf } from '@app/common';
 import { QUIET_ROUTES } from './logging.constants';
 import { ROOT_LOGGER } from './logging.tokens';
 import type { RootLogger } from './logger.factory';
@@ -34,15 +35,14 @@ export class RequestLoggingHook implements OnModuleInit {
 
     fastify.addHook('onResponse', (request: WithContext, reply, done) => {
       const status = reply.statusCode;
-      const route = request.routeOptions.url;
-      const level =
-        route && QUIET_ROUTES.has(route)
-          ? 'debug'
-          : status >= 500
-            ? 'error'
-            : status >= 400
-              ? 'warn'
-              : 'info';
+      const route = routeOf(request);
+      const level = QUIET_ROUTES.has(route)
+        ? 'debug'
+        : status >= 500
+          ? 'error'
+          : status >= 400
+            ? 'warn'
+            : 'info';
       if (!logger.isLevelEnabled(level)) return done();
       const url = request.url;
       const query = url.indexOf('?');
@@ -50,7 +50,7 @@ export class RequestLoggingHook implements OnModuleInit {
         requestId: request.id,
         userId: request[CONTEXT]?.userId,
         method: request.method,
-        route: route ?? 'UNMATCHED',
+        route,
         // The query string is left out: it can carry tokens.
         path: query === -1 ? url : url.slice(0, query),
         statusCode: status,

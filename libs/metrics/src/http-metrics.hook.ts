@@ -1,8 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+import { routeOf } from '@app/common';
 import { errorTypeFor } from './error-type';
-import { UNMATCHED_ROUTE } from './metrics.constants';
 import { MetricsService } from './metrics.service';
 
 /**
@@ -23,7 +23,7 @@ export class HttpMetricsHook implements OnModuleInit {
       const status = reply.statusCode;
       metrics.recordRequest(
         request.method,
-        request.routeOptions.url ?? UNMATCHED_ROUTE,
+        routeOf(request),
         status,
         reply.elapsedTime / 1000,
         status >= 400 ? errorTypeFor(request) : null,

@@ -1,7 +1,6 @@
 export const METRIC_PREFIX = 'terra_constellata_';
 
-/** Route label of a request that matched no route, so a scanner cannot create one series per path. */
-export const UNMATCHED_ROUTE = 'UNMATCHED';
+export { UNMATCHED_ROUTE } from '@app/common';
 
 /** Label value for anything outside a closed set. */
 export const OTHER = 'other';

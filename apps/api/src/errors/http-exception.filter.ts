@@ -1,6 +1,7 @@
 import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { routeOf } from '@app/common';
 import { AppConfig } from '@app/config';
 import { AppLogger } from '@app/logging';
 import { recordErrorType } from '@app/metrics';
@@ -50,7 +51,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.logger.logException(exception, `Unhandled ${errorName(exception)}: ${errorMessage(exception)}`, {
         request_id: body.request_id,
         method: request.method,
-        route: request.routeOptions.url ?? 'UNMATCHED',
+        route: routeOf(request),
       });
     }
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
