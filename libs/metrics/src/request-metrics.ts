@@ -1,0 +1,130 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { HTTP_METHODS, OTHER } from './metrics.constants';
+
+export interface RequestFamilies {
+  requests: { name: string; help: string };
+  duration: { name: string; help: string; buckets: readonly number[] };
+  errors: { name: string; help: string };
+}
+
+interface DurationSeries {
+  labels: string;
+  // Per-bucket (not cumulative) counts; the last slot is +Inf.
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+interface CountSeries {
+  labels: string;
+  requests: number;
+  // Error responses carry error_type, so errors_total and requests_total count them under the same labels.
+  error: boolean;
+  duration: DurationSeries;
+}
+
+// Rendering yields to the event loop after this many series: a slice renders in well under a millisecond, so
+// a scrape of thousands of series never holds a concurrent request for long.
+const SERIES_PER_SLICE = 200;
+
+/** Label values as the text format wants them: backslash, double quote and newline escaped. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+/**
+ * The three per-request families (requests_total, request_duration_seconds, errors_total), kept outside
+ * prom-client because they are the only large ones: prom-client hashes the label object on every observation
+ * and renders a histogram of thousands of series in one synchronous block, re-escaping every label each time.
+ * Here a request does one Map lookup and a few additions, label strings are rendered once per series, and a
+ * scrape renders in slices with the event loop free in between.
+ */
+export class RequestMetrics {
+  // By request key (raw method, status, route, error type), and by label set: raw methods outside the closed
+  // set share the `other` series.
+  private readonly counts = new Map<string, CountSeries>();
+  private readonly countsByLabels = new Map<string, CountSeries>();
+  private readonly durations = new Map<string, DurationSeries>();
+  private readonly bounds: Float64Array;
+  private readonly les: string[];
+
+  constructor(private readonly families: RequestFamilies) {
+    this.bounds = Float64Array.from(families.duration.buckets);
+    this.les = [...families.duration.buckets.map((b) => `,le="${b}"} `), ',le="+Inf"} '];
+  }
+
+  /** Counts one finished request; `errorType` is set for error responses (status >= 400) only. */
+  record(method: string, route: string, statusCode: number, seconds: number, errorType: string | null): void {
+    const key =
+      errorType === null
+        ? `${method} ${statusCode} ${route}`
+        : `${method} ${statusCode} ${route} ${errorType}`;
+    const series = this.counts.get(key) ?? this.createSeries(key, method, route, statusCode, errorType);
+    series.requests++;
+    const duration = series.duration;
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]) i++;
+    duration.buckets[i]++;
+    duration.sum += seconds;
+    duration.count++;
+  }
+
+  /** The three families in the Prometheus text format, rendered in slices. */
+  async render(): Promise<string> {
+    const { requests, duration, errors } = this.families;
+    const out: string[] = [];
+    const header = (name: string, help: string, type: string) =>
+      out.push(`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`);
+    // Snapshots: series created while a slice waits are picked up by the next scrape.
+    const counts = [...this.countsByLabels.values()];
+    const durations = [...this.durations.values()];
+
+    header(requests.name, requests.help, 'counter');
+    for (const s of counts) out.push(`${requests.name}{${s.labels}} ${s.requests}\n`);
+
+    header(duration.name, duration.help, 'histogram');
+    const bucket = `${duration.name}_bucket{`;
+    for (let n = 0; n < durations.length; n++) {
+      if (n > 0 && n % SERIES_PER_SLICE === 0) await yieldToEventLoop();
+      const s = durations[n];
+      let lines = '';
+      let cumulative = 0;
+      for (let i = 0; i < this.les.length; i++) {
+        cumulative += s.buckets[i];
+        lines += `${bucket}${s.labels}${this.les[i]}${cumulative}\n`;
+      }
+      out.push(
+        `${lines}${duration.name}_sum{${s.labels}} ${s.sum}\n${duration.name}_count{${s.labels}} ${s.count}\n`,
+      );
+    }
+
+    header(errors.name, errors.help, 'counter');
+    for (const s of counts) if (s.error) out.push(`${errors.name}{${s.labels}} ${s.requests}\n`);
+    return out.join('');
+  }
+
+  private createSeries(
+    key: string,
+    method: string,
+    route: string,
+    statusCode: number,
+    errorType: string | null,
+  ): CountSeries {
+    // Methods are a closed set; routes are templates from code (or UNMATCHED), never raw paths.
+    const base = `method="${HTTP_METHODS.has(method) ? method : OTHER}",route="${escapeLabelValue(route)}",status_code="${statusCode}"`;
+    let duration = this.durations.get(base);
+    if (duration === undefined) {
+      duration = { labels: base, buckets: new Float64Array(this.les.length), sum: 0, count: 0 };
+      this.durations.set(base, duration);
+    }
+    const labels = errorType === null ? base : `${base},error_type="${escapeLabelValue(errorType)}"`;
+    let series = this.countsByLabels.get(labels);
+    if (series === undefined) {
+      series = { labels, requests: 0, error: errorType !== null, duration };
+      this.countsByLabels.set(labels, series);
+    }
+    this.counts.set(key, series);
+    return series;
+  }
+}
