@@ -4,10 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Body, Controller, Get, Post } from '@nestjs/common';
 import { IsOptional, IsString } from 'class-validator';
-import { PinoLogger } from 'nestjs-pino';
 import request from 'supertest';
 import { parseConfig } from '@app/config';
-import { AppLogger, createRootLogger, RequestContext, RotatingFileStream } from '@app/logging';
+import {
+  AppLogger,
+  createRootLogger,
+  RequestLog,
+  RotatingFileStream,
+  type RequestLogContext,
+} from '@app/logging';
 import { createTestApp, type TestApp } from './support/app';
 import { BUILT_MAIN, startBuiltApp } from './support/built-app';
 import { logql } from './support/logql';
@@ -23,37 +28,41 @@ class LoginDto {
 
 @Controller('log-probe')
 class LogProbeController {
-  constructor(
-    private readonly logger: AppLogger,
-    private readonly pino: PinoLogger,
-    private readonly context: RequestContext,
-  ) {}
+  constructor(private readonly logger: AppLogger) {}
 
   @Post('login')
-  login(@Body() dto: LoginDto): { requestId: string | undefined } {
-    this.pino.info({ username: dto.username }, 'handler saw the body');
-    return { requestId: this.context.requestId };
+  async login(
+    @Body() dto: LoginDto,
+    @RequestLog() request: RequestLogContext | undefined,
+  ): Promise<{ requestId: string | undefined }> {
+    // After an await too: the context travels with the request, not with the async stack.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.logger.for(request).info({ username: dto.username }, 'handler saw the body');
+    return { requestId: request?.requestId };
   }
 
   @Post('finish')
-  completed(): { ok: boolean } {
-    this.context.setUserId('user-after-auth');
-    this.logger.logBusinessEvent('workflow_completed', {
-      workflow_id: 'wf-123',
-      api_key: 'supersecret-business',
-    });
+  completed(@RequestLog() request: RequestLogContext | undefined): { ok: boolean } {
+    request?.setUserId('user-after-auth');
+    this.logger.logBusinessEvent(
+      'workflow_completed',
+      { workflow_id: 'wf-123', api_key: 'supersecret-business' },
+      request,
+    );
     return { ok: true };
   }
 
   @Get('helpers')
-  helpers(): { ok: boolean } {
+  helpers(@RequestLog() request: RequestLogContext | undefined): { ok: boolean } {
     this.logger.logRequest('req-123', 'GET', '/api/health', 'user-456');
     this.logger.logResponse('req-123', 200, 0.045);
-    this.logger.logError('DatabaseError', 'Connection timeout', {
-      user_id: 'user-456',
-      credentials: { password: 'supersecret-nested', token: 'supersecret-token' },
-    });
-    this.logger.logMetrics('response_time', 0.045, { endpoint: '/api/health' });
+    this.logger.logError(
+      'DatabaseError',
+      'Connection timeout',
+      { user_id: 'user-456', credentials: { password: 'supersecret-nested', token: 'supersecret-token' } },
+      request,
+    );
+    this.logger.logMetrics('response_time', 0.045, { endpoint: '/api/health' }, request);
     return { ok: true };
   }
 

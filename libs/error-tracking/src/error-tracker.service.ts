@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
 import { redactDeep } from '@app/common';
-import { RequestContext, type ErrorReport, type ErrorReporter } from '@app/logging';
+import type { ErrorReport, ErrorReporter, RequestLogContext } from '@app/logging';
 import { SENTRY_FLUSH_TIMEOUT_MS } from '@app/sentry';
 
 export type ErrorContext = ErrorReport & { tags?: Record<string, string> };
@@ -12,8 +12,6 @@ export type ErrorContext = ErrorReport & { tags?: Record<string, string> };
  */
 @Injectable()
 export class ErrorTracker implements ErrorReporter {
-  constructor(private readonly request: RequestContext) {}
-
   get enabled(): boolean {
     return Sentry.isEnabled();
   }
@@ -36,9 +34,9 @@ export class ErrorTracker implements ErrorReporter {
     });
   }
 
-  /** The user of the current request (or, outside requests, of the process); only the id is kept. */
-  setUser(user: { id: string }): void {
-    if (this.request.requestId) this.request.setUserId(user.id);
+  /** The user of a request (its later errors and log lines name them), or of the process without one. */
+  setUser(user: { id: string }, request?: RequestLogContext): void {
+    if (request) request.setUserId(user.id);
     else Sentry.setUser({ id: user.id });
   }
 
@@ -48,8 +46,7 @@ export class ErrorTracker implements ErrorReporter {
   }
 
   private decorate(scope: Sentry.Scope, context: ErrorContext): void {
-    const requestId = context.requestId ?? this.request.requestId;
-    const userId = context.userId ?? this.request.userId;
+    const { requestId, userId } = context;
     if (requestId) scope.setTag('request_id', requestId);
     if (context.route) scope.setTag('route', context.route);
     if (context.method) scope.setTag('method', context.method);

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { RequestLog, type RequestLogContext } from '@app/logging';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
 import { toRecord, type FeedbackRecord } from './dto/feedback.response';
 import { ArtworkTargetParams, SubmitFeedbackDto, WorkflowTargetParams } from './dto/submit-feedback.dto';
@@ -33,8 +34,9 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @RequestLog() request: RequestLogContext | undefined,
   ): Promise<FeedbackRecord> {
-    return this.store('general', null, dto, key, reply);
+    return this.store('general', null, dto, key, reply, request);
   }
 
   @Post('workflow/:workflowId')
@@ -46,8 +48,9 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @RequestLog() request: RequestLogContext | undefined,
   ): Promise<FeedbackRecord> {
-    return this.store('workflow', params.workflowId, dto, key, reply);
+    return this.store('workflow', params.workflowId, dto, key, reply, request);
   }
 
   @Post('artwork/:artworkId')
@@ -59,8 +62,9 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @RequestLog() request: RequestLogContext | undefined,
   ): Promise<FeedbackRecord> {
-    return this.store('artwork', params.artworkId, dto, key, reply);
+    return this.store('artwork', params.artworkId, dto, key, reply, request);
   }
 
   @Get('stats')
@@ -89,8 +93,9 @@ export class FeedbackController {
     dto: SubmitFeedbackDto,
     key: string | undefined,
     reply: FastifyReply,
+    request: RequestLogContext | undefined,
   ): Promise<FeedbackRecord> {
-    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key);
+    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key, request);
     if (replayed) void reply.header('idempotent-replayed', 'true');
     return toRecord(record);
   }

@@ -1,6 +1,12 @@
 export { LoggingModule } from './logging.module';
 export { AppLogger } from './app-logger.service';
-export { RequestContext, currentRequestContext, requestIdFor, userIdFrom } from './request-context';
+export {
+  RequestLog,
+  RequestLogContext,
+  requestLogContextOf,
+  requestIdFor,
+  userIdFrom,
+} from './request-context';
 export { createRootLogger, LogDirectoryError, type AppPinoLogger, type RootLogger } from './logger.factory';
 export { ROOT_LOGGER } from './logging.tokens';
 export { RotatingFileStream, type RotatingFileOptions } from './rotating-file.stream';

@@ -5,13 +5,13 @@ import { AppLogger } from './app-logger.service';
 import type { RootLogger } from './logger.factory';
 import { LoggingCoreModule } from './logging-core.module';
 import { ROOT_LOGGER } from './logging.tokens';
-import { RequestContext } from './request-context';
 import { RequestLoggingHook } from './request-logging.hook';
 
 /** Structured logs (nestjs-pino): console and rotating JSON files, request correlation, the spec's helpers. */
 // nestjs-pino's Logger (Nest's logger) and PinoLogger are provided without its LoggerModule: that module's
 // configure() makes Nest mount a middleware layer (@fastify/middie) that then runs on every request, although
-// request context is bound by RequestLoggingHook and no middleware is needed.
+// request context is bound by RequestLoggingHook and no middleware is needed. Their lines carry no request_id:
+// request context is passed explicitly (see request-context.ts), and only AppLogger takes it.
 @Global()
 @Module({
   imports: [LoggingCoreModule],
@@ -26,9 +26,8 @@ import { RequestLoggingHook } from './request-logging.hook';
     PinoLogger,
     Logger,
     AppLogger,
-    RequestContext,
     RequestLoggingHook,
   ],
-  exports: [LoggingCoreModule, AppLogger, RequestContext, PinoLogger, Logger],
+  exports: [LoggingCoreModule, AppLogger, PinoLogger, Logger],
 })
 export class LoggingModule {}

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
-import { storage, type Store } from 'nestjs-pino/storage';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { AppPinoLogger } from './logger.factory';
 
 const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -17,12 +16,18 @@ export function userIdFrom(header: string | string[] | undefined): string | unde
   return typeof header === 'string' && SANE_ID.test(header) ? header : undefined;
 }
 
+const CONTEXT = Symbol('terra_constellata.requestLog');
+
+type WithContext = { [CONTEXT]?: RequestLogContext };
+
 /**
- * What one request knows about itself, kept in nestjs-pino's AsyncLocalStorage so PinoLogger, the Nest Logger
- * and any module can read it without passing it by hand. The child logger is made only when something logs.
+ * What one request knows about itself: its id, its user once known, and a child logger made only when
+ * something logs. It lives on the request object and is handed down explicitly (controllers take it with
+ * `@RequestLog()`), not through AsyncLocalStorage: on Node 20 any AsyncLocalStorage in use turns on async
+ * hooks for every promise and tick of every request, which cost ~35 % of the throughput of a small endpoint
+ * here (bench/README.md).
  */
 export class RequestLogContext {
-  readonly responseLogger = undefined;
   private child: AppPinoLogger | undefined;
 
   constructor(
@@ -35,48 +40,33 @@ export class RequestLogContext {
     return this.user;
   }
 
-  set userId(id: string | undefined) {
+  /** Records the user once it is known (e.g. after authentication); later lines and the request line carry it. */
+  setUserId(id: string): void {
     this.user = id;
-    if (this.child && id) this.child = this.child.child({ user_id: id });
+    // Rebuilt on next use from the root, so no line carries user_id twice.
+    this.child = undefined;
   }
 
+  /** A logger whose lines carry this request's id and user. */
   get logger(): AppPinoLogger {
     return (this.child ??= this.root.child(
       this.user ? { request_id: this.requestId, user_id: this.user } : { request_id: this.requestId },
     ));
   }
-
-  // PinoLogger.assign() replaces the store's logger with a child carrying more fields.
-  set logger(logger: AppPinoLogger) {
-    this.child = logger;
-  }
 }
 
-/** The context of the request being handled, or undefined outside a request. */
-export function currentRequestContext(): RequestLogContext | undefined {
-  const store: unknown = storage.getStore();
-  return store instanceof RequestLogContext ? store : undefined;
+/** Binds a request's context to it; done once per request by the request-logging hook. */
+export function attachRequestLogContext(request: object, context: RequestLogContext): void {
+  (request as WithContext)[CONTEXT] = context;
 }
 
-export function runInRequestContext<T>(context: RequestLogContext, fn: () => T): T {
-  // nestjs-pino types its store's logger without custom levels; ours has them, which is the only difference.
-  return storage.run(context as unknown as Store, fn);
+/** The context the request-logging hook bound to this request, if any. */
+export function requestLogContextOf(request: object): RequestLogContext | undefined {
+  return (request as WithContext)[CONTEXT];
 }
 
-/** The current request's id and user, for errors, Sentry and feedback. */
-@Injectable()
-export class RequestContext {
-  get requestId(): string | undefined {
-    return currentRequestContext()?.requestId;
-  }
-
-  get userId(): string | undefined {
-    return currentRequestContext()?.userId;
-  }
-
-  /** Records the user once it is known (e.g. after authentication); later log lines carry it. */
-  setUserId(userId: string): void {
-    const context = currentRequestContext();
-    if (context) context.userId = userId;
-  }
-}
+/** Controller parameter: the current request's log context (its id, user and logger). */
+export const RequestLog = createParamDecorator(
+  (_data: unknown, host: ExecutionContext): RequestLogContext | undefined =>
+    requestLogContextOf(host.switchToHttp().getRequest<object>()),
+);

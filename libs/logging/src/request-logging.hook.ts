@@ -1,15 +1,16 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { routeOf } from '@app/common';
 import { QUIET_ROUTES } from './logging.constants';
 import { ROOT_LOGGER } from './logging.tokens';
 import type { RootLogger } from './logger.factory';
-import { RequestLogContext, runInRequestContext, userIdFrom } from './request-context';
-
-const CONTEXT = Symbol('terra_constellata.logContext');
-
-type WithContext = FastifyRequest & { [CONTEXT]?: RequestLogContext };
+import {
+  attachRequestLogContext,
+  RequestLogContext,
+  requestLogContextOf,
+  userIdFrom,
+} from './request-context';
 
 /**
  * Request correlation and the one "API Request" line per finished request. Fastify hooks rather than
@@ -26,14 +27,16 @@ export class RequestLoggingHook implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     const { logger, logRequest } = this.root;
 
-    fastify.addHook('onRequest', (request: WithContext, reply, done) => {
+    fastify.addHook('onRequest', (request, reply, done) => {
       void reply.header('x-request-id', request.id);
-      const context = new RequestLogContext(logger, request.id, userIdFrom(request.headers['x-user-id']));
-      request[CONTEXT] = context;
-      runInRequestContext(context, done);
+      attachRequestLogContext(
+        request,
+        new RequestLogContext(logger, request.id, userIdFrom(request.headers['x-user-id'])),
+      );
+      done();
     });
 
-    fastify.addHook('onResponse', (request: WithContext, reply, done) => {
+    fastify.addHook('onResponse', (request, reply, done) => {
       const status = reply.statusCode;
       const route = routeOf(request);
       const level = QUIET_ROUTES.has(route)
@@ -48,7 +51,7 @@ export class RequestLoggingHook implements OnModuleInit {
       const query = url.indexOf('?');
       logRequest(level, {
         requestId: request.id,
-        userId: request[CONTEXT]?.userId,
+        userId: requestLogContextOf(request)?.userId,
         method: request.method,
         route,
         // The query string is left out: it can carry tokens.

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RequestLog, type RequestLogContext } from '@app/logging';
 import { FailWorkflowDto, RecordArtworkDto, StartWorkflowDto, WorkflowParams } from './workflow.dto';
 import { WorkflowsService, type ArtworkRecord, type WorkflowRecord } from './workflows.service';
 
@@ -11,8 +12,11 @@ export class WorkflowsController {
   @Post('workflows')
   @HttpCode(201)
   @ApiOperation({ summary: 'Start a workflow' })
-  start(@Body() dto: StartWorkflowDto): Promise<WorkflowRecord> {
-    return this.workflows.start(dto.type, dto.input);
+  start(
+    @Body() dto: StartWorkflowDto,
+    @RequestLog() request: RequestLogContext | undefined,
+  ): Promise<WorkflowRecord> {
+    return this.workflows.start(dto.type, dto.input, request);
   }
 
   @Get('workflows/:id')
@@ -25,22 +29,32 @@ export class WorkflowsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Complete a running workflow' })
   @ApiResponse({ status: 409, description: 'The workflow has already ended' })
-  complete(@Param() params: WorkflowParams): Promise<WorkflowRecord> {
-    return this.workflows.complete(params.id);
+  complete(
+    @Param() params: WorkflowParams,
+    @RequestLog() request: RequestLogContext | undefined,
+  ): Promise<WorkflowRecord> {
+    return this.workflows.complete(params.id, request);
   }
 
   @Post('workflows/:id/fail')
   @HttpCode(200)
   @ApiOperation({ summary: 'Fail a running workflow' })
   @ApiResponse({ status: 409, description: 'The workflow has already ended' })
-  fail(@Param() params: WorkflowParams, @Body() dto: FailWorkflowDto): Promise<WorkflowRecord> {
-    return this.workflows.fail(params.id, dto.error);
+  fail(
+    @Param() params: WorkflowParams,
+    @Body() dto: FailWorkflowDto,
+    @RequestLog() request: RequestLogContext | undefined,
+  ): Promise<WorkflowRecord> {
+    return this.workflows.fail(params.id, dto.error, request);
   }
 
   @Post('artworks')
   @HttpCode(201)
   @ApiOperation({ summary: 'Record a generated artwork' })
-  recordArtwork(@Body() dto: RecordArtworkDto): Promise<ArtworkRecord> {
-    return this.workflows.recordArtwork(dto.workflow_id, dto.style);
+  recordArtwork(
+    @Body() dto: RecordArtworkDto,
+    @RequestLog() request: RequestLogContext | undefined,
+  ): Promise<ArtworkRecord> {
+    return this.workflows.recordArtwork(dto.workflow_id, dto.style, request);
   }
 }

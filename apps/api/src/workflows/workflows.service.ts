@@ -2,7 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AppLogger } from '@app/logging';
+import { AppLogger, type RequestLogContext } from '@app/logging';
 import { BusinessMetrics } from '@app/metrics';
 import { ArtworkEntity } from './entities/artwork.entity';
 import { WorkflowEntity, type WorkflowStatus } from './entities/workflow.entity';
@@ -43,7 +43,11 @@ export class WorkflowsService {
     private readonly logger: AppLogger,
   ) {}
 
-  async start(type: string, input: Record<string, unknown> | undefined): Promise<WorkflowRecord> {
+  async start(
+    type: string,
+    input: Record<string, unknown> | undefined,
+    request?: RequestLogContext,
+  ): Promise<WorkflowRecord> {
     const workflow = Object.assign(new WorkflowEntity(), {
       id: randomUUID(),
       type,
@@ -55,7 +59,11 @@ export class WorkflowsService {
     });
     await this.workflows().insert(workflow);
     this.business.workflowStarted(type);
-    this.logger.logBusinessEvent('workflow_started', { workflow_id: workflow.id, workflow_type: type });
+    this.logger.logBusinessEvent(
+      'workflow_started',
+      { workflow_id: workflow.id, workflow_type: type },
+      request,
+    );
     return toWorkflow(workflow);
   }
 
@@ -63,15 +71,19 @@ export class WorkflowsService {
     return toWorkflow(await this.find(id));
   }
 
-  complete(id: string): Promise<WorkflowRecord> {
-    return this.end(id, 'completed', null);
+  complete(id: string, request?: RequestLogContext): Promise<WorkflowRecord> {
+    return this.end(id, 'completed', null, request);
   }
 
-  fail(id: string, error: string): Promise<WorkflowRecord> {
-    return this.end(id, 'failed', error);
+  fail(id: string, error: string, request?: RequestLogContext): Promise<WorkflowRecord> {
+    return this.end(id, 'failed', error, request);
   }
 
-  async recordArtwork(workflowId: string | undefined, style: string | undefined): Promise<ArtworkRecord> {
+  async recordArtwork(
+    workflowId: string | undefined,
+    style: string | undefined,
+    request?: RequestLogContext,
+  ): Promise<ArtworkRecord> {
     if (workflowId) await this.find(workflowId);
     const artwork = Object.assign(new ArtworkEntity(), {
       id: randomUUID(),
@@ -81,11 +93,11 @@ export class WorkflowsService {
     });
     await this.dataSource.getRepository(ArtworkEntity).insert(artwork);
     this.business.artworkGenerated(artwork.style);
-    this.logger.logBusinessEvent('artwork_generated', {
-      artwork_id: artwork.id,
-      workflow_id: artwork.workflowId,
-      style: artwork.style,
-    });
+    this.logger.logBusinessEvent(
+      'artwork_generated',
+      { artwork_id: artwork.id, workflow_id: artwork.workflowId, style: artwork.style },
+      request,
+    );
     return {
       id: artwork.id,
       workflow_id: artwork.workflowId,
@@ -99,6 +111,7 @@ export class WorkflowsService {
     id: string,
     status: 'completed' | 'failed',
     error: string | null,
+    request: RequestLogContext | undefined,
   ): Promise<WorkflowRecord> {
     const result = await this.workflows()
       .createQueryBuilder()
@@ -114,14 +127,18 @@ export class WorkflowsService {
     }
     if (status === 'completed') {
       this.business.workflowCompleted(workflow.type);
-      this.logger.logBusinessEvent('workflow_completed', { workflow_id: id, workflow_type: workflow.type });
+      this.logger.logBusinessEvent(
+        'workflow_completed',
+        { workflow_id: id, workflow_type: workflow.type },
+        request,
+      );
     } else {
       this.business.workflowFailed(workflow.type);
-      this.logger.logBusinessEvent('workflow_failed', {
-        workflow_id: id,
-        workflow_type: workflow.type,
-        error,
-      });
+      this.logger.logBusinessEvent(
+        'workflow_failed',
+        { workflow_id: id, workflow_type: workflow.type, error },
+        request,
+      );
     }
     return toWorkflow(workflow);
   }
