@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
@@ -117,12 +117,15 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-export function printTable(title: string, rows: Array<Record<string, string | number>>): void {
+/** A markdown table; a value that could not be measured (undefined, NaN) shows as n/a. */
+export function printTable(title: string, rows: Array<Record<string, string | number | undefined>>): void {
+  const cell = (value: string | number | undefined) =>
+    value === undefined || (typeof value === 'number' && Number.isNaN(value)) ? 'n/a' : String(value);
   const columns = Object.keys(rows[0] ?? {});
-  const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const width = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(width[i])).join(' | ')} |`;
   process.stdout.write(`\n${title}\n${line(columns)}\n${line(width.map((w) => '-'.repeat(w)))}\n`);
-  for (const row of rows) process.stdout.write(`${line(columns.map((c) => String(row[c])))}\n`);
+  for (const row of rows) process.stdout.write(`${line(columns.map((c) => cell(row[c])))}\n`);
 }
 
 export function writeResult(scenario: string, data: unknown): string {
@@ -130,6 +133,43 @@ export function writeResult(scenario: string, data: unknown): string {
   const file = join(RESULTS, `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
+}
+
+/**
+ * CPU seconds (user + system) a process has used, from /proc; undefined where /proc is not readable. The
+ * kernel counts in clock ticks of 10 ms (CLK_TCK 100 on Linux), so a measured run should last seconds.
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Load plus the server's CPU time per answered request, in microseconds. */
+export async function loadWithCpu(
+  server: Server,
+  options: autocannon.Options,
+): Promise<LoadResult & { cpuUsPerRequest: number | undefined }> {
+  const before = cpuSeconds(server.child.pid);
+  const result = await load(options);
+  const after = cpuSeconds(server.child.pid);
+  const cpuUsPerRequest =
+    before === undefined || after === undefined || result.total === 0
+      ? undefined
+      : Math.round(((after - before) * 1e6) / result.total);
+  return { ...result, cpuUsPerRequest };
+}
+
+/**
+ * The median over rounds of a/b measured in the same round. This machine's speed drifts by 2x within a
+ * minute; a ratio of two medians mixes rounds run at different speeds, a per-round ratio does not.
+ */
+export function pairedRatio(a: Array<number | undefined>, b: Array<number | undefined>): number | undefined {
+  const ratios = a.flatMap((x, i) => (x === undefined || !b[i] ? [] : [x / b[i]!]));
+  return ratios.length ? ratio(median(ratios), 1) : undefined;
 }
 
 export function ratio(a: number, b: number): number {

@@ -6,11 +6,15 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { REQUEST_DURATION_BUCKETS, RequestMetrics } from '@app/metrics';
 import {
   DIST,
   load,
+  loadWithCpu,
   MAIN,
   median,
+  pairedRatio,
   percentile,
   printTable,
   ratio,
@@ -62,11 +66,14 @@ export async function overhead(options: BenchOptions) {
   try {
     for (const v of variants) servers.push(await startServer(v.key, v.script, v.env));
     if (!options.smoke) for (const s of servers) await load({ url: `${s.url}/`, duration: 2 });
-    const runs: Record<string, LoadResult[]> = Object.fromEntries(variants.map((v) => [v.key, []]));
+    const runs: Record<string, Array<LoadResult & { cpuUsPerRequest?: number }>> = Object.fromEntries(
+      variants.map((v) => [v.key, []]),
+    );
     for (let round = 0; round < options.rounds; round++) {
       // Rotate the order each round so no variant always runs first or last.
       const order = servers.map((_, i) => servers[(i + round) % servers.length]);
-      for (const s of order) runs[s.name].push(await load({ url: `${s.url}/`, duration: options.duration }));
+      for (const s of order)
+        runs[s.name].push(await loadWithCpu(s, { url: `${s.url}/`, duration: options.duration }));
     }
     const summary = Object.fromEntries(
       variants.map((v) => {
@@ -78,15 +85,29 @@ export async function overhead(options: BenchOptions) {
             rps: median(r.map((x) => x.rps)),
             p50_ms: median(r.map((x) => x.p50)),
             p99_ms: median(r.map((x) => x.p99)),
+            cpu_us_per_request: median(r.map((x) => x.cpuUsPerRequest ?? NaN)),
             non2xx: r.reduce((n, x) => n + x.non2xx + x.errors, 0),
             runs: r,
           },
         ];
       }),
     );
-    const ratios: Record<string, number> = { 'c/b': ratio(summary.c.rps, summary.b.rps) };
-    if (summary.d) ratios['d/b'] = ratio(summary.d.rps, summary.b.rps);
-    if (summary.e) ratios['c/e'] = ratio(summary.c.rps, summary.e.rps);
+    // Two views of each ratio, both from rounds measured side by side: requests per second, and capacity,
+    // the inverse ratio of the server's CPU time per request (what the variant costs, whatever the load
+    // generator sharing these two cores managed to send).
+    const rpsOf = (key: string) => runs[key].map((x) => x.rps);
+    const cpuOf = (key: string) => runs[key].map((x) => x.cpuUsPerRequest);
+    const pairs = [
+      ['c', 'b'],
+      ['d', 'b'],
+      ['c', 'e'],
+    ].filter(([x, y]) => summary[x] && summary[y]);
+    const ratios: Record<string, number | undefined> = {};
+    const capacity: Record<string, number | undefined> = {};
+    for (const [x, y] of pairs) {
+      ratios[`${x}/${y}`] = pairedRatio(rpsOf(x), rpsOf(y));
+      capacity[`${x}/${y}`] = pairedRatio(cpuOf(y), cpuOf(x));
+    }
     const p99Extra = Math.round((summary.c.p99_ms - summary.b.p99_ms) * 100) / 100;
     printTable(
       `Overhead: GET /, 64 connections, ${options.rounds} round(s) of ${options.duration} s, medians`,
@@ -95,11 +116,14 @@ export async function overhead(options: BenchOptions) {
         'req/s': summary[v.key].rps,
         'p50 ms': summary[v.key].p50_ms,
         'p99 ms': summary[v.key].p99_ms,
+        'CPU µs/req': summary[v.key].cpu_us_per_request,
         'errors/non-2xx': summary[v.key].non2xx,
       })),
     );
     process.stdout.write(
-      `ratios: ${Object.entries(ratios)
+      `ratios (median of per-round ratios): req/s ${Object.entries(ratios)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join(', ')}; CPU capacity ${Object.entries(capacity)
         .map(([k, v]) => `${k} = ${v}`)
         .join(', ')}; c p99 - b p99 = ${p99Extra} ms\n`,
     );
@@ -110,12 +134,83 @@ export async function overhead(options: BenchOptions) {
       options,
       summary,
       ratios,
+      cpu_capacity_ratios: capacity,
       c_p99_minus_b_p99_ms: p99Extra,
     };
     return { ...result, file: writeResult('overhead', result) };
   } finally {
     await Promise.all([...servers, sink].map((s) => s.stop()));
   }
+}
+
+/** The longest time the event loop did not turn while `work` ran, in ms. */
+async function longestBlock(work: () => Promise<unknown>): Promise<number> {
+  let longest = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 0);
+  await sleep(5);
+  longest = 0;
+  last = performance.now();
+  await work();
+  await sleep(5);
+  clearInterval(ticker);
+  return Math.round(longest * 100) / 100;
+}
+
+/**
+ * The same request series recorded in the service's RequestMetrics and in prom-client's Counter and
+ * Histogram, rendered alternately in this process: the baseline for the scrape figures.
+ */
+async function renderComparison(combinations: number, renders: number) {
+  const families = {
+    requests: { name: 'bench_requests_total', help: 'Requests.' },
+    duration: { name: 'bench_duration_seconds', help: 'Duration.', buckets: REQUEST_DURATION_BUCKETS },
+    errors: { name: 'bench_errors_total', help: 'Errors.' },
+  };
+  const ours = new RequestMetrics(families);
+  const registry = new Registry();
+  const labelNames = ['method', 'route', 'status_code', 'error_type'];
+  const requests = new Counter({ ...families.requests, labelNames, registers: [registry] });
+  const duration = new Histogram({
+    ...families.duration,
+    labelNames: ['method', 'route', 'status_code'],
+    registers: [registry],
+  });
+  const errors = new Counter({ ...families.errors, labelNames, registers: [registry] });
+  const statuses = [200, 201, 400, 404, 500];
+  for (let i = 0; i < combinations; i++) {
+    const status = statuses[i % statuses.length];
+    const route = `/api/bench/route-${Math.floor(i / statuses.length)}`;
+    const errorType = status >= 400 ? 'HttpException' : null;
+    const seconds = 0.01 * (i % 50);
+    ours.record('GET', route, status, seconds, errorType);
+    const labels = { method: 'GET', route, status_code: String(status) };
+    requests.inc(errorType ? { ...labels, error_type: errorType } : labels);
+    duration.observe(labels, seconds);
+    if (errorType) errors.inc({ ...labels, error_type: errorType });
+  }
+  const time = async (work: () => Promise<unknown>) => {
+    const started = performance.now();
+    await work();
+    return performance.now() - started;
+  };
+  const oursMs: number[] = [];
+  const theirsMs: number[] = [];
+  for (let i = 0; i < renders; i++) {
+    oursMs.push(await time(() => ours.render()));
+    theirsMs.push(await time(() => registry.metrics()));
+  }
+  const round = (ms: number) => Math.round(ms * 100) / 100;
+  return {
+    ours_ms: round(median(oursMs)),
+    prom_client_ms: round(median(theirsMs)),
+    ours_longest_block_ms: await longestBlock(() => ours.render()),
+    prom_client_longest_block_ms: await longestBlock(() => registry.metrics()),
+  };
 }
 
 /** Scenario 2: a scrape of a registry with ~10,000 series, and what it does to requests in flight. */
@@ -136,6 +231,7 @@ export async function scrape(options: BenchOptions) {
       await (await fetch(`${server.url}/metrics`)).text();
       times.push(performance.now() - started);
     }
+    const render = await renderComparison(combinations, options.smoke ? 3 : 30);
     const quiet = await load({ url: `${server.url}/`, duration: options.duration, connections: 16 });
     let scraping = true;
     const scraper = (async () => {
@@ -157,12 +253,21 @@ export async function scrape(options: BenchOptions) {
         p50: Math.round(percentile(times, 50) * 10) / 10,
         p99: Math.round(percentile(times, 99) * 10) / 10,
       },
+      render_in_process: render,
       requests_without_scrapes: { rps: quiet.rps, p99_ms: quiet.p99, max_ms: quiet.max },
       requests_while_scraping_every_100ms: { rps: busy.rps, p99_ms: busy.p99, max_ms: busy.max },
       added_delay_ms: { p99: busy.p99 - quiet.p99, max: busy.max - quiet.max },
     };
     printTable(`Scrape: ${series} series in the exposition`, [
       { measure: 'scrape time p50 / p99 (ms)', value: `${result.scrape_ms.p50} / ${result.scrape_ms.p99}` },
+      {
+        measure: 'request families rendered in-process, median ms: ours / prom-client',
+        value: `${render.ours_ms} / ${render.prom_client_ms}`,
+      },
+      {
+        measure: 'longest synchronous block of one render (ms): ours / prom-client',
+        value: `${render.ours_longest_block_ms} / ${render.prom_client_longest_block_ms}`,
+      },
       { measure: 'GET / p99 / max without scrapes (ms)', value: `${quiet.p99} / ${quiet.max}` },
       { measure: 'GET / p99 / max while scraping (ms)', value: `${busy.p99} / ${busy.max}` },
     ]);
@@ -367,18 +472,25 @@ export async function knobs(options: BenchOptions) {
   try {
     for (const [i, v] of variants.entries()) servers.push(await startServer(`k${i}`, MAIN, v.env));
     for (const s of servers) await load({ url: `${s.url}/`, duration: options.smoke ? 1 : 2 });
-    const runs = servers.map(() => [] as number[]);
+    const runs = servers.map(() => [] as Array<{ rps: number; cpu: number | undefined }>);
     for (let round = 0; round < options.rounds; round++) {
       for (let k = 0; k < servers.length; k++) {
         const i = (k + round) % servers.length;
-        runs[i].push((await load({ url: `${servers[i].url}/`, duration: options.duration })).rps);
+        const r = await loadWithCpu(servers[i], { url: `${servers[i].url}/`, duration: options.duration });
+        runs[i].push({ rps: r.rps, cpu: r.cpuUsPerRequest });
       }
     }
-    const base0 = median(runs[0]);
     const rows = variants.map((v, i) => ({
       setting: v.name,
-      'req/s': median(runs[i]),
-      'vs default': ratio(median(runs[i]), base0),
+      'req/s': median(runs[i].map((r) => r.rps)),
+      'req/s vs default': pairedRatio(
+        runs[i].map((r) => r.rps),
+        runs[0].map((r) => r.rps),
+      ),
+      'CPU capacity vs default': pairedRatio(
+        runs[0].map((r) => r.cpu),
+        runs[i].map((r) => r.cpu),
+      ),
     }));
     printTable(
       `Knobs: GET /, 64 connections, ${options.rounds} round(s) of ${options.duration} s, medians`,
@@ -400,8 +512,8 @@ async function main(): Promise<void> {
   const smoke = args.includes('--smoke');
   const options: BenchOptions = {
     smoke,
-    rounds: Number(arg('rounds', smoke ? '1' : '3')),
-    duration: Number(arg('duration', smoke ? '1' : '5')),
+    rounds: Number(arg('rounds', smoke ? '1' : '8')),
+    duration: Number(arg('duration', smoke ? '1' : '2')),
   };
   const scenario = arg('scenario', 'all');
   const wanted = scenario === 'all' ? ['overhead', 'scrape', 'writes', 'soak', 'knobs'] : scenario.split(',');

@@ -4,3 +4,4 @@ export { BusinessMetrics } from './business-metrics.service';
 export { recordErrorType } from './error-type';
 export type { MetricsModuleOptions } from './metrics.options';
 export { METRIC_PREFIX, UNMATCHED_ROUTE, OTHER, REQUEST_DURATION_BUCKETS } from './metrics.constants';
+export { RequestMetrics } from './request-metrics';

@@ -40,9 +40,10 @@ export function escapeLabelValue(value: string): string {
  * scrape renders in slices with the event loop free in between.
  */
 export class RequestMetrics {
-  // By request key (raw method, status, route, error type), and by label set: raw methods outside the closed
-  // set share the `other` series.
-  private readonly counts = new Map<string, CountSeries>();
+  // Looked up by route, then method, then status (and error type): route templates are long-lived strings whose
+  // hash V8 keeps, where a key concatenated per request would be hashed anew every time. Raw methods outside
+  // the closed set share the `other` series, so series are also kept by label set.
+  private readonly byRoute = new Map<string, Map<string, Map<number | string, CountSeries>>>();
   private readonly countsByLabels = new Map<string, CountSeries>();
   private readonly durations = new Map<string, DurationSeries>();
   private readonly bounds: Float64Array;
@@ -55,11 +56,14 @@ export class RequestMetrics {
 
   /** Counts one finished request; `errorType` is set for error responses (status >= 400) only. */
   record(method: string, route: string, statusCode: number, seconds: number, errorType: string | null): void {
-    const key =
-      errorType === null
-        ? `${method} ${statusCode} ${route}`
-        : `${method} ${statusCode} ${route} ${errorType}`;
-    const series = this.counts.get(key) ?? this.createSeries(key, method, route, statusCode, errorType);
+    let methods = this.byRoute.get(route);
+    if (methods === undefined) this.byRoute.set(route, (methods = new Map()));
+    let statuses = methods.get(method);
+    if (statuses === undefined) methods.set(method, (statuses = new Map()));
+    // Successes by status number; errors by status and error type, which are rarer.
+    const key = errorType === null ? statusCode : `${statusCode} ${errorType}`;
+    const series =
+      statuses.get(key) ?? this.createSeries(statuses, key, method, route, statusCode, errorType);
     series.requests++;
     const duration = series.duration;
     const bounds = this.bounds;
@@ -105,7 +109,8 @@ export class RequestMetrics {
   }
 
   private createSeries(
-    key: string,
+    statuses: Map<number | string, CountSeries>,
+    key: number | string,
     method: string,
     route: string,
     statusCode: number,
@@ -124,7 +129,7 @@ export class RequestMetrics {
       series = { labels, requests: 0, error: errorType !== null, duration };
       this.countsByLabels.set(labels, series);
     }
-    this.counts.set(key, series);
+    statuses.set(key, series);
     return series;
   }
 }
