@@ -83,8 +83,10 @@ export function buildSentryOptions(config: AppConfig): Sentry.NodeOptions {
     // RequestTracingHook samples before it starts a transaction, so every transaction started is kept.
     ...(tracing ? { tracesSampleRate: 1 } : {}),
     transport: boundedTransport,
-    // Above our own bound, so that ours decides and counts what is dropped.
-    transportOptions: { bufferSize: SENTRY_MAX_IN_FLIGHT + 50 },
+    // bufferSize above our own bound, so that ours decides and counts what is dropped. keepAlive: Sentry's
+    // transport opens a connection (and a TLS handshake) per envelope by default, which in tracing mode is
+    // one per sampled request.
+    transportOptions: { bufferSize: SENTRY_MAX_IN_FLIGHT + 50, keepAlive: true },
     beforeSend: (event) => scrubEvent(event),
     beforeSendTransaction: (event) => scrubEvent(event),
   };
