@@ -119,11 +119,11 @@ export class MetricsService {
     this.databaseProbe = probe;
   }
 
-  /** The exposition in the text format Prometheus asks for. */
-  async scrape(): Promise<{ contentType: string; body: string }> {
+  /** The exposition in the text format Prometheus asks for, as pieces to send one after another. */
+  async scrape(): Promise<{ contentType: string; chunks: string[] }> {
     // The request families first: they render in slices, the rest is small.
-    const requests = await this.requests.render();
-    return { contentType: this.registry.contentType, body: requests + (await this.registry.metrics()) };
+    const requests = await this.requests.renderSlices();
+    return { contentType: this.registry.contentType, chunks: [...requests, await this.registry.metrics()] };
   }
 
   private sampleCpu(): void {

@@ -98,7 +98,7 @@ describe('RequestMetrics', () => {
     const text = await metrics.render();
     clearInterval(tick);
     expect(text.match(/^t_request_duration_seconds_count/gm)).toHaveLength(2_000);
-    // 2,000 series in slices of 200: the timer got a turn between slices.
+    // 2,000 series in slices of 50: the timer got a turn between slices.
     expect(turns).toBeGreaterThan(0);
   });
 });

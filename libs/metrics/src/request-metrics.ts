@@ -25,7 +25,7 @@ interface CountSeries {
 
 // Rendering yields to the event loop after this many series: a slice renders in well under a millisecond, so
 // a scrape of thousands of series never holds a concurrent request for long.
-const SERIES_PER_SLICE = 200;
+const SERIES_PER_SLICE = 50;
 
 /** Label values as the text format wants them: backslash, double quote and newline escaped. */
 export function escapeLabelValue(value: string): string {
@@ -74,23 +74,45 @@ export class RequestMetrics {
     duration.count++;
   }
 
-  /** The three families in the Prometheus text format, rendered in slices. */
+  /** The three families in the Prometheus text format. */
   async render(): Promise<string> {
+    return (await this.renderSlices()).join('');
+  }
+
+  /**
+   * The three families in the Prometheus text format, as consecutive pieces of ~50 series each, rendered with
+   * the event loop free in between. Sent one after another, they spare the ~3 ms that joining 1.3 MB (10,000
+   * series) into one string takes here, and the same again to encode it in one piece.
+   */
+  async renderSlices(): Promise<string[]> {
     const { requests, duration, errors } = this.families;
-    const out: string[] = [];
+    // Each slice is joined into one flat string as it is finished: a single join of thousands of
+    // concatenated pieces at the end held the event loop for ~5 ms on its own.
+    const slices: string[] = [];
+    let out: string[] = [];
+    const endSlice = () => {
+      slices.push(out.join(''));
+      out = [];
+    };
     const header = (name: string, help: string, type: string) =>
-      out.push(`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`);
-    // Snapshots: series created while a slice waits are picked up by the next scrape.
+      `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+    // Snapshots: series created while a slice waits are picked up by the next scrape. Both counters are read
+    // in one go, so errors_total never runs ahead of requests_total within a scrape.
     const counts = [...this.countsByLabels.values()];
     const durations = [...this.durations.values()];
-
-    header(requests.name, requests.help, 'counter');
-    for (const s of counts) out.push(`${requests.name}{${s.labels}} ${s.requests}\n`);
-
-    header(duration.name, duration.help, 'histogram');
+    const errorLines = [header(errors.name, errors.help, 'counter')];
+    out.push(header(requests.name, requests.help, 'counter'));
+    for (const s of counts) {
+      out.push(`${requests.name}{${s.labels}} ${s.requests}\n`);
+      if (s.error) errorLines.push(`${errors.name}{${s.labels}} ${s.requests}\n`);
+    }
+    out.push(header(duration.name, duration.help, 'histogram'));
     const bucket = `${duration.name}_bucket{`;
     for (let n = 0; n < durations.length; n++) {
-      if (n > 0 && n % SERIES_PER_SLICE === 0) await yieldToEventLoop();
+      if (n > 0 && n % SERIES_PER_SLICE === 0) {
+        endSlice();
+        await yieldToEventLoop();
+      }
       const s = durations[n];
       let lines = '';
       let cumulative = 0;
@@ -102,10 +124,9 @@ export class RequestMetrics {
         `${lines}${duration.name}_sum{${s.labels}} ${s.sum}\n${duration.name}_count{${s.labels}} ${s.count}\n`,
       );
     }
-
-    header(errors.name, errors.help, 'counter');
-    for (const s of counts) if (s.error) out.push(`${errors.name}{${s.labels}} ${s.requests}\n`);
-    return out.join('');
+    endSlice();
+    slices.push(errorLines.join(''));
+    return slices;
   }
 
   private createSeries(
