@@ -1,7 +1,7 @@
 // npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|all] [--rounds N] [--duration S] [--smoke]
 // Every figure is measured in this run, on this machine, against a baseline measured beside it.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -346,11 +346,34 @@ export async function writes(options: BenchOptions) {
       script,
       "INSERT INTO feedback (id, target_type, rating, category, tags, sentiment, created_at) VALUES (gen_random_uuid()::text, 'general', 4, 'performance', '[\"bench\"]', 'positive', now() at time zone 'utc');\n",
     );
+    // -l logs every transaction's latency (µs, third field), for pgbench's own percentiles beside ours.
+    const logPrefix = join(server.cwd, 'pgbench');
     const pgbench = execFileSync(
       'pgbench',
-      ['-n', '-c', '64', '-j', '2', '-T', String(options.smoke ? 2 : 10), '-f', script, url.toString()],
-      { encoding: 'utf8' },
+      [
+        '-n',
+        '-c',
+        '64',
+        '-j',
+        '2',
+        '-T',
+        String(options.smoke ? 2 : 10),
+        '-l',
+        `--log-prefix=${logPrefix}`,
+        '-f',
+        script,
+        url.toString(),
+      ],
+      { encoding: 'utf8', cwd: server.cwd },
     );
+    const latenciesMs = readdirSync(server.cwd)
+      .filter((file) => file.startsWith('pgbench.'))
+      .flatMap((file) =>
+        readFileSync(join(server.cwd, file), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => Number(line.split(' ')[2]) / 1000),
+      );
     const tps = Number(
       /tps = ([\d.]+) \(without initial connection time\)/.exec(pgbench)?.[1] ??
         /tps = ([\d.]+)/.exec(pgbench)?.[1],
@@ -369,11 +392,16 @@ export async function writes(options: BenchOptions) {
       p50_ms: result.p50,
       p99_ms: result.p99,
       pgbench_insert_tps: Math.round(tps),
+      pgbench_p50_ms: latenciesMs.length ? Math.round(percentile(latenciesMs, 50) * 10) / 10 : undefined,
+      pgbench_p99_ms: latenciesMs.length ? Math.round(percentile(latenciesMs, 99) * 10) / 10 : undefined,
       ratio_to_pgbench: ratio(result.rps, tps),
     };
     printTable(`Feedback writes: ${count} POST /api/feedback/submit, 64 connections, PostgreSQL`, [
       { measure: 'req/s (p50 / p99 ms)', value: `${result.rps} (${result.p50} / ${result.p99})` },
-      { measure: 'pgbench single-row insert tps, 64 clients', value: Math.round(tps) },
+      {
+        measure: 'pgbench single-row insert tps, 64 clients (p50 / p99 ms)',
+        value: `${Math.round(tps)} (${summary.pgbench_p50_ms} / ${summary.pgbench_p99_ms})`,
+      },
       { measure: 'ratio to pgbench', value: summary.ratio_to_pgbench },
       { measure: '201 responses / rows stored', value: `${created} / ${rows}` },
     ]);

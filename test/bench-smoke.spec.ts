@@ -11,6 +11,10 @@ describe('bench (smoke run of the overhead scenario)', () => {
       expect(variant.non2xx).toBe(0);
     }
     expect(result.ratios['c/b']).toBeGreaterThan(0);
+    // CPU per request comes from /proc/<pid>/stat, which every Linux machine here has.
+    expect(result.cpu_capacity_ratios['c/b']).toBeGreaterThan(0);
+    for (const variant of Object.values(result.summary))
+      expect(variant.cpu_us_per_request).toBeGreaterThan(0);
     expect(existsSync(result.file)).toBe(true);
     expect(JSON.parse(readFileSync(result.file, 'utf8')).scenario).toBe('overhead');
   }, 60_000);
