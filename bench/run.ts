@@ -120,12 +120,13 @@ export async function overhead(options: BenchOptions) {
         'errors/non-2xx': summary[v.key].non2xx,
       })),
     );
+    const listed = (values: Record<string, number | undefined>) =>
+      Object.entries(values)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join(', ');
     process.stdout.write(
-      `ratios (median of per-round ratios): req/s ${Object.entries(ratios)
-        .map(([k, v]) => `${k} = ${v}`)
-        .join(', ')}; CPU capacity ${Object.entries(capacity)
-        .map(([k, v]) => `${k} = ${v}`)
-        .join(', ')}; c p99 - b p99 = ${p99Extra} ms\n`,
+      `ratios (median of per-round ratios): req/s ${listed(ratios)}; CPU capacity ${listed(capacity)}; ` +
+        `c p99 - b p99 = ${p99Extra} ms\n`,
     );
     const result = {
       scenario: 'overhead',
