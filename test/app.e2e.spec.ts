@@ -2,12 +2,42 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import request from 'supertest';
+import { RequestContextService } from '@app/logging';
 import { createTestApp, type TestApp } from './support/app';
 import { BUILT_MAIN, startBuiltApp } from './support/built-app';
 import { ProbeController } from './support/probe.controller';
 
 const ERROR_KEYS = ['error', 'message', 'request_id', 'statusCode'];
+
+/** A module that adds Nest middleware, as nestjs-pino's LoggerModule, nestjs-cls or any app module may. */
+@Module({})
+class MiddlewareModule implements NestModule {
+  constructor(private readonly context: RequestContextService) {}
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply((_req: unknown, res: { setHeader(name: string, value: string): void }, next: () => void) => {
+        // Middleware runs inside the request context like everything after the first hook.
+        res.setHeader('x-middleware-saw', this.context.requestId ?? 'no context');
+        next();
+      })
+      .forRoutes('*path');
+  }
+}
+
+describe('an app with Nest middleware', () => {
+  it('starts, and its middleware runs inside the request context', async () => {
+    const t = await createTestApp({}, { imports: [MiddlewareModule] });
+    try {
+      const res = await request(t.app.getHttpServer()).get('/').set('x-request-id', 'mw-1').expect(200);
+      expect(res.headers['x-middleware-saw']).toBe('mw-1');
+    } finally {
+      await t.close();
+    }
+  });
+});
 
 describe('the app over HTTP (production configuration)', () => {
   let t: TestApp;

@@ -2,17 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Param, Post } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { IsOptional, IsString } from 'class-validator';
+import { PinoLogger } from 'nestjs-pino';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { parseConfig } from '@app/config';
-import {
-  AppLogger,
-  createRootLogger,
-  RequestLog,
-  RotatingFileStream,
-  type RequestLogContext,
-} from '@app/logging';
+import { AppLogger, createRootLogger, RequestContextService, RotatingFileStream } from '@app/logging';
 import { createTestApp, type TestApp } from './support/app';
 import { BUILT_MAIN, startBuiltApp } from './support/built-app';
 import { logql } from './support/logql';
@@ -26,44 +23,64 @@ class LoginDto {
   password?: string;
 }
 
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 @Controller('log-probe')
 class LogProbeController {
-  constructor(private readonly logger: AppLogger) {}
+  private readonly nestLogger = new Logger('LogProbe');
+
+  constructor(
+    private readonly logger: AppLogger,
+    private readonly pino: PinoLogger,
+    private readonly context: RequestContextService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
 
   @Post('login')
-  async login(
-    @Body() dto: LoginDto,
-    @RequestLog() request: RequestLogContext | undefined,
-  ): Promise<{ requestId: string | undefined }> {
-    // After an await too: the context travels with the request, not with the async stack.
+  async login(@Body() dto: LoginDto): Promise<{ requestId: string | undefined }> {
+    // After an await too: the context follows the request's asynchronous work.
     await new Promise((resolve) => setImmediate(resolve));
-    this.logger.for(request).info({ username: dto.username }, 'handler saw the body');
-    return { requestId: request?.requestId };
+    this.logger.info({ username: dto.username }, 'handler saw the body');
+    return { requestId: this.context.requestId };
   }
 
   @Post('finish')
-  completed(@RequestLog() request: RequestLogContext | undefined): { ok: boolean } {
-    request?.setUserId('user-after-auth');
-    this.logger.logBusinessEvent(
-      'workflow_completed',
-      { workflow_id: 'wf-123', api_key: 'supersecret-business' },
-      request,
-    );
+  completed(): { ok: boolean } {
+    this.context.setUserId('user-after-auth');
+    this.logger.logBusinessEvent('workflow_completed', {
+      workflow_id: 'wf-123',
+      api_key: 'supersecret-business',
+    });
     return { ok: true };
   }
 
   @Get('helpers')
-  helpers(@RequestLog() request: RequestLogContext | undefined): { ok: boolean } {
+  helpers(): { ok: boolean } {
     this.logger.logRequest('req-123', 'GET', '/api/health', 'user-456');
     this.logger.logResponse('req-123', 200, 0.045);
-    this.logger.logError(
-      'DatabaseError',
-      'Connection timeout',
-      { user_id: 'user-456', credentials: { password: 'supersecret-nested', token: 'supersecret-token' } },
-      request,
-    );
-    this.logger.logMetrics('response_time', 0.045, { endpoint: '/api/health' }, request);
+    this.logger.logError('DatabaseError', 'Connection timeout', {
+      user_id: 'user-456',
+      credentials: { password: 'supersecret-nested', token: 'supersecret-token' },
+    });
+    this.logger.logMetrics('response_time', 0.045, { endpoint: '/api/health' });
     return { ok: true };
+  }
+
+  /** Writes through every logger a request can reach, awaiting between them, so requests interleave. */
+  @Get('each/:n')
+  async each(@Param('n') n: string): Promise<{ n: number }> {
+    const i = Number(n);
+    this.nestLogger.log(`each nest ${i}`);
+    await pause(i % 7);
+    this.pino.info(`each pino ${i}`);
+    await pause(i % 5);
+    this.logger.info({ i }, `each app ${i}`);
+    await this.dataSource.query(`SELECT ${i} AS each_probe`);
+    await pause(i % 3);
+    if (i % 2 === 0) this.context.setUserId(`user-${i}`);
+    this.logger.logBusinessEvent(`each business ${i}`);
+    this.nestLogger.warn(`each nest-after ${i}`);
+    return { n: i };
   }
 
   @Get('boom')
@@ -228,8 +245,9 @@ describe('logs written by the real app', () => {
       path: '/api/health',
       user_id: 'user-456',
     });
-    expect(lines.find((l) => l.msg === 'Response sent')).toMatchObject({
-      request_id: 'req-123',
+    // logResponse writes the same "API Request" line the request pipeline writes for every request.
+    expect(lines.find((l) => l.msg === 'API Request' && l.request_id === 'req-123')).toMatchObject({
+      level: 'INFO',
       status_code: 200,
       duration_ms: 45,
     });
@@ -256,6 +274,78 @@ describe('logs written by the real app', () => {
       .join('\n');
     expect(everything.length).toBeGreaterThan(1000);
     expect(everything).not.toContain('supersecret');
+  });
+});
+
+describe('the request context under concurrency', () => {
+  let t: TestApp;
+  let lines: Array<Record<string, unknown>>;
+  const N = 200;
+
+  beforeAll(async () => {
+    t = await createTestApp({ LOG_LEVEL: 'debug' }, { controllers: [LogProbeController] });
+    const server = t.app.getHttpServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const responses = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        fetch(`http://127.0.0.1:${port}/log-probe/each/${i}`, { headers: { 'x-request-id': `each-${i}` } }),
+      ),
+    );
+    for (const res of responses) expect(res.status).toBe(200);
+    await t.stop();
+    lines = parse(readLines(join(t.config.logDir, 'terra_constellata.log')));
+  }, 60_000);
+
+  afterAll(() => t.close());
+
+  it.each([
+    ["Nest's Logger", (i: number) => `each nest ${i}`],
+    ["nestjs-pino's PinoLogger", (i: number) => `each pino ${i}`],
+    ['the injected AppLogger', (i: number) => `each app ${i}`],
+    ['an AppLogger helper', (i: number) => `each business ${i}`],
+    ["Nest's Logger after the user is known", (i: number) => `each nest-after ${i}`],
+  ])('gives every line written through %s its own request id and no other', (_name, message) => {
+    for (let i = 0; i < N; i++) {
+      const mine = lines.filter((line) => line.msg === message(i));
+      expect(mine).toHaveLength(1);
+      expect(mine[0].request_id).toBe(`each-${i}`);
+    }
+  });
+
+  it("gives TypeORM's query lines the id of the request that ran the query", () => {
+    for (let i = 0; i < N; i++) {
+      const mine = lines.filter((line) => line.sql === `SELECT ${i} AS each_probe`);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ msg: 'SQL query', level: 'DEBUG', request_id: `each-${i}` });
+    }
+  });
+
+  it('carries the user id once the handler set it, on its lines and the request line', () => {
+    for (let i = 0; i < N; i++) {
+      const after = lines.find((line) => line.msg === `each nest-after ${i}`)!;
+      const requestLine = lines.find(
+        (line) => line.msg === 'API Request' && line.request_id === `each-${i}`,
+      )!;
+      const before = lines.find((line) => line.msg === `each nest ${i}`)!;
+      expect(before.user_id).toBeUndefined();
+      if (i % 2 === 0) {
+        expect(after.user_id).toBe(`user-${i}`);
+        expect(requestLine.user_id).toBe(`user-${i}`);
+      } else {
+        expect(after.user_id).toBeUndefined();
+        expect(requestLine.user_id).toBeUndefined();
+      }
+    }
+  });
+
+  it('writes lines outside any request without a request id', () => {
+    const outside = lines.filter(
+      (line) => line.msg !== 'API Request' && !String(line.msg).startsWith('each'),
+    );
+    const startup = outside.filter((line) => line.sql === undefined);
+    expect(startup.length).toBeGreaterThan(3);
+    for (const line of startup) expect(line.request_id).toBeUndefined();
   });
 });
 

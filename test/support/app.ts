@@ -24,7 +24,11 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  extra: { controllers?: Type[]; overrides?: Array<{ provide: Type; useValue: unknown }> } = {},
+  extra: {
+    controllers?: Type[];
+    imports?: Type[];
+    overrides?: Array<{ provide: Type; useValue: unknown }>;
+  } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'tc-app-'));
   const config = parseConfig({
@@ -35,7 +39,7 @@ export async function createTestApp(
     ...env,
   });
   const builder = Test.createTestingModule({
-    imports: [AppModule.forRoot(config)],
+    imports: [AppModule.forRoot(config), ...(extra.imports ?? [])],
     controllers: extra.controllers ?? [],
   });
   for (const { provide, useValue } of extra.overrides ?? [])

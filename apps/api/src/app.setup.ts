@@ -2,8 +2,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { NestPinoLogger, requestIdFor } from '@app/logging';
-import { securityHeaders } from './http/security-headers';
-import { serveSwaggerUi } from './http/swagger-ui';
+import { DOCS_PATH, registerRequestPipeline } from './http/request-pipeline';
 
 /** Options for NestFactory.create / createNestApplication, shared by main() and the tests. */
 export const APP_OPTIONS = {
@@ -19,10 +18,6 @@ export const APP_OPTIONS = {
 /** The Fastify adapter with the body limit and request ids of this service. */
 export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
-    // Nest mounts @fastify/middie by default and runs it on every request (~3 % of a small request's CPU
-    // here), although this service has no Nest middleware: its request work lives in Fastify hooks. A module
-    // that adds middleware makes the start fail loudly, since `use` is then missing.
-    skipMiddie: true,
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,
     // Ids in paths may be 128 characters and a longer one deserves a 400 naming the field; Fastify's default
@@ -39,22 +34,17 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.useLogger(app.get(NestPinoLogger));
   app.flushLogs();
-  const fastify = app.getHttpAdapter().getInstance();
-  const headers = securityHeaders();
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(headers);
-    done();
-  });
+  registerRequestPipeline(app);
   // The API speaks JSON: any other body (text/plain included, which Fastify parses by default) is a 415.
-  fastify.removeContentTypeParser('text/plain');
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   const document = new DocumentBuilder()
     .setTitle('Terra Constellata observability backend')
     .setDescription('Feedback collection and the learning loop, workflows and artworks, health, metrics.')
     .setVersion(app.get(AppConfig).releaseVersion)
     .build();
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, document), {
-    swaggerUiEnabled: false,
+  // Swagger UI from @nestjs/swagger (its files through @fastify/static); the JSON at /api/docs-json.
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, () => SwaggerModule.createDocument(app, document), {
+    customSiteTitle: 'Terra Constellata API',
   });
-  serveSwaggerUi(fastify, '/api/docs', 'Terra Constellata API');
   app.enableShutdownHooks();
 }

@@ -7,6 +7,7 @@ import { FatalErrorHandler } from '@app/error-tracking';
 import { AppLogger } from '@app/logging';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, configureApp, createFastifyAdapter } from './app.setup';
+import { runtimeWarning } from './runtime';
 
 /** Creates, configures and starts the service; resolves once it listens. */
 export async function bootstrap(config: AppConfig): Promise<NestFastifyApplication> {
@@ -34,9 +35,10 @@ async function main(): Promise<void> {
   try {
     const app = await bootstrap(config);
     app.get(FatalErrorHandler).install();
-    app
-      .get(AppLogger)
-      .pino.info(`terra_constellata listening on ${await app.getUrl()} (${config.environment})`);
+    const logger = app.get(AppLogger);
+    const warning = runtimeWarning();
+    if (warning) logger.warn({ node_version: process.versions.node }, warning);
+    logger.info(`terra_constellata listening on ${await app.getUrl()} (${config.environment})`);
   } catch (error) {
     process.stderr.write(`Start failed: ${(error as Error).message ?? String(error)}\n`);
     process.exit(1);

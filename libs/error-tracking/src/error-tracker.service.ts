@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
 import { redactDeep } from '@app/common';
-import type { ErrorReport, ErrorReporter, RequestLogContext } from '@app/logging';
+import { RequestContextService, type ErrorReport, type ErrorReporter } from '@app/logging';
 import { SENTRY_FLUSH_TIMEOUT_MS } from '@app/sentry';
 
 export type ErrorContext = ErrorReport & { tags?: Record<string, string> };
@@ -12,6 +12,8 @@ export type ErrorContext = ErrorReport & { tags?: Record<string, string> };
  */
 @Injectable()
 export class ErrorTracker implements ErrorReporter {
+  constructor(private readonly context: RequestContextService) {}
+
   get enabled(): boolean {
     return Sentry.isEnabled();
   }
@@ -34,9 +36,9 @@ export class ErrorTracker implements ErrorReporter {
     });
   }
 
-  /** The user of a request (its later errors and log lines name them), or of the process without one. */
-  setUser(user: { id: string }, request?: RequestLogContext): void {
-    if (request) request.setUserId(user.id);
+  /** The user of the current request (its later errors and log lines name them), or of the process outside one. */
+  setUser(user: { id: string }): void {
+    if (this.context.requestId !== undefined) this.context.setUserId(user.id);
     else Sentry.setUser({ id: user.id });
   }
 
@@ -45,8 +47,10 @@ export class ErrorTracker implements ErrorReporter {
     return this.enabled ? Sentry.flush(timeoutMs) : Promise.resolve(true);
   }
 
+  // A report made inside a request names it even when the caller did not.
   private decorate(scope: Sentry.Scope, context: ErrorContext): void {
-    const { requestId, userId } = context;
+    const requestId = context.requestId ?? this.context.requestId;
+    const userId = context.userId ?? this.context.userId;
     if (requestId) scope.setTag('request_id', requestId);
     if (context.route) scope.setTag('route', context.route);
     if (context.method) scope.setTag('method', context.method);

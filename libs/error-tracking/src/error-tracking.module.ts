@@ -6,7 +6,7 @@ import { METRIC_PREFIX, MetricsService } from '@app/metrics';
 import { droppedErrorReports, modeFor, sentryMode } from '@app/sentry';
 import { ErrorTracker } from './error-tracker.service';
 import { FatalErrorHandler } from './fatal-error.handler';
-import { RequestTracingHook } from './request-tracing.hook';
+import { RequestTracingHooks } from './request-tracing.hooks';
 
 /** Sentry error reporting for Nest: ErrorTracker, the reporter behind AppLogger, drop counting, shutdown flush. */
 @Global()
@@ -14,10 +14,10 @@ import { RequestTracingHook } from './request-tracing.hook';
   providers: [
     ErrorTracker,
     FatalErrorHandler,
-    RequestTracingHook,
+    RequestTracingHooks,
     { provide: ERROR_REPORTER, useExisting: ErrorTracker },
   ],
-  exports: [ErrorTracker, FatalErrorHandler, ERROR_REPORTER],
+  exports: [ErrorTracker, FatalErrorHandler, RequestTracingHooks, ERROR_REPORTER],
 })
 export class ErrorTrackingModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
@@ -50,12 +50,12 @@ export class ErrorTrackingModule implements OnApplicationBootstrap, OnApplicatio
         : mode === 'errors'
           ? 'Sentry on, errors only (SENTRY_TRACES_SAMPLE_RATE unset): no per-request work'
           : `Sentry on, tracing ${(this.config.sentryTracesSampleRate ?? 0) * 100} % of requests`;
-    this.logger.pino.info({ sentry: mode }, line);
+    this.logger.info({ sentry: mode }, line);
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (this.tracker.enabled && !(await this.tracker.flush())) {
-      this.logger.pino.warn('Sentry: pending events were not all sent before the shutdown timeout');
+      this.logger.warn('Sentry: pending events were not all sent before the shutdown timeout');
     }
   }
 }

@@ -1,7 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { RequestLog, type RequestLogContext } from '@app/logging';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
 import { toRecord, type FeedbackRecord } from './dto/feedback.response';
 import { ArtworkTargetParams, SubmitFeedbackDto, WorkflowTargetParams } from './dto/submit-feedback.dto';
@@ -34,9 +33,8 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @RequestLog() request: RequestLogContext | undefined,
   ): Promise<FeedbackRecord> {
-    return this.store('general', null, dto, key, reply, request);
+    return this.store('general', null, dto, key, reply);
   }
 
   @Post('workflow/:workflowId')
@@ -48,9 +46,8 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @RequestLog() request: RequestLogContext | undefined,
   ): Promise<FeedbackRecord> {
-    return this.store('workflow', params.workflowId, dto, key, reply, request);
+    return this.store('workflow', params.workflowId, dto, key, reply);
   }
 
   @Post('artwork/:artworkId')
@@ -62,9 +59,8 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @RequestLog() request: RequestLogContext | undefined,
   ): Promise<FeedbackRecord> {
-    return this.store('artwork', params.artworkId, dto, key, reply, request);
+    return this.store('artwork', params.artworkId, dto, key, reply);
   }
 
   @Get('stats')
@@ -93,9 +89,8 @@ export class FeedbackController {
     dto: SubmitFeedbackDto,
     key: string | undefined,
     reply: FastifyReply,
-    request: RequestLogContext | undefined,
   ): Promise<FeedbackRecord> {
-    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key, request);
+    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key);
     if (replayed) void reply.header('idempotent-replayed', 'true');
     return toRecord(record);
   }

@@ -2,7 +2,7 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type SelectQueryBuilder } from 'typeorm';
-import { AppLogger, type RequestLogContext } from '@app/logging';
+import { AppLogger, RequestContextService } from '@app/logging';
 import { BusinessMetrics } from '@app/metrics';
 import type { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
 import type { SubmitFeedbackDto } from './dto/submit-feedback.dto';
@@ -51,23 +51,23 @@ export class FeedbackService {
     private readonly learning: LearningLoopService,
     private readonly business: BusinessMetrics,
     private readonly logger: AppLogger,
+    private readonly context: RequestContextService,
   ) {}
 
   /**
-   * Stores one submission (or returns the original for a repeated Idempotency-Key) once it is committed;
-   * `request` names the request it came in, for the row and the log line.
+   * Stores one submission (or returns the original for a repeated Idempotency-Key) once it is committed; the
+   * row names the request it came in and its user.
    */
   async submit(
     targetType: FeedbackTargetType,
     targetId: string | null,
     dto: SubmitFeedbackDto,
     idempotencyKey: string | undefined,
-    request?: RequestLogContext,
   ): Promise<WriteResult> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new BadRequestException(['Idempotency-Key: must be 1-128 characters from A-Z a-z 0-9 . _ : -']);
     }
-    if (dto.user_id) request?.setUserId(dto.user_id);
+    if (dto.user_id) this.context.setUserId(dto.user_id);
     const category = dto.category ?? 'other';
     const row = Object.assign(new FeedbackEntity(), {
       id: randomUUID(),
@@ -79,26 +79,22 @@ export class FeedbackService {
       tags: dto.tags ?? [],
       metadata: dto.metadata ?? null,
       sentiment: sentimentOf(dto.rating, dto.comment),
-      userId: dto.user_id ?? request?.userId ?? null,
-      requestId: request?.requestId ?? null,
+      userId: dto.user_id ?? this.context.userId ?? null,
+      requestId: this.context.requestId ?? null,
       idempotencyKey: idempotencyKey ?? null,
       createdAt: new Date(),
     });
     const result = await this.writer.write(row);
     if (!result.replayed) {
       this.business.feedbackReceived(targetType, category);
-      this.logger.logBusinessEvent(
-        'feedback_received',
-        {
-          feedback_id: row.id,
-          target_type: targetType,
-          target_id: targetId,
-          category,
-          rating: row.rating,
-          sentiment: row.sentiment,
-        },
-        request,
-      );
+      this.logger.logBusinessEvent('feedback_received', {
+        feedback_id: row.id,
+        target_type: targetType,
+        target_id: targetId,
+        category,
+        rating: row.rating,
+        sentiment: row.sentiment,
+      });
       this.learning.record(row);
     }
     return result;

@@ -83,7 +83,7 @@ export class DatabaseHealth implements OnModuleInit {
         latency_ms: result.latencyMs,
       });
     } else if (this.wasUp === false) {
-      this.logger.pino.warn({ latency_ms: result.latencyMs }, 'Database check passes again');
+      this.logger.warn({ latency_ms: result.latencyMs }, 'Database check passes again');
     }
     this.wasUp = result.up;
   }

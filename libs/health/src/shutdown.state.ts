@@ -22,7 +22,7 @@ export class ShutdownState implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.shuttingDown = true;
-    this.logger.pino.info(
+    this.logger.info(
       { signal, grace_ms: this.config.shutdownGraceMs },
       'Shutting down: readiness now answers 503; the server closes after the grace period',
     );

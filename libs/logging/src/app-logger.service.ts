@@ -1,14 +1,26 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { redactDeep } from '@app/common';
 import { ERROR_REPORTER, type ErrorReport, type ErrorReporter } from './error-reporter';
 import { ROOT_LOGGER } from './logging.tokens';
 import type { AppPinoLogger, RootLogger } from './logger.factory';
-import { redactDeep } from '@app/common';
-import type { RequestLogContext } from './request-context';
+import { QUIET_ROUTES } from './logging.constants';
+import { currentRequestContext } from './request-context';
+import type { RequestLineLevel } from './request-line';
+
+type Fields = Record<string, unknown>;
+
+/** Where a response line says the request came from; read from the current request when not given. */
+export interface ResponseDetails {
+  method?: string;
+  route?: string;
+  path?: string;
+  userId?: string;
+}
 
 /**
- * The spec's logging helpers. Given a request's context (the `request` argument, from `@RequestLog()`), a
- * line also carries its request_id and user_id. Errors
- * logged here are also reported to the error tracker when one is configured, so each is logged and reported once.
+ * The service's logger: inject it. Inside a request every line carries the request's `request_id` and
+ * `user_id` (from the request context, without being handed it); outside one, neither. Besides pino's levels
+ * it has the product's helpers; errors logged through it are also reported to the error tracker, once.
  */
 @Injectable()
 export class AppLogger {
@@ -17,80 +29,109 @@ export class AppLogger {
     @Optional() @Inject(ERROR_REPORTER) private readonly reporter?: ErrorReporter,
   ) {}
 
-  /** The service's pino logger, outside any request. */
-  get pino(): AppPinoLogger {
-    return this.root.logger;
+  trace(fieldsOrMessage: Fields | string, message?: string): void {
+    this.write('trace', fieldsOrMessage, message);
   }
 
-  /** The request's logger (its lines carry request_id and user_id), or the root without one. */
-  for(request: RequestLogContext | undefined): AppPinoLogger {
-    return request?.logger ?? this.root.logger;
+  debug(fieldsOrMessage: Fields | string, message?: string): void {
+    this.write('debug', fieldsOrMessage, message);
   }
 
-  // These two name their request explicitly, so they log on the root and do not repeat the bound request_id.
+  info(fieldsOrMessage: Fields | string, message?: string): void {
+    this.write('info', fieldsOrMessage, message);
+  }
+
+  warn(fieldsOrMessage: Fields | string, message?: string): void {
+    this.write('warn', fieldsOrMessage, message);
+  }
+
+  /** An error line only; use logError / logException to also report it. */
+  error(fieldsOrMessage: Fields | string, message?: string): void {
+    this.write('error', fieldsOrMessage, message);
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.root.logger.isLevelEnabled(level);
+  }
+
+  /** A line saying a request arrived (names its own request, so the current one is not added). */
   logRequest(requestId: string, method: string, path: string, userId?: string): void {
     this.root.logger.info({ request_id: requestId, method, path, user_id: userId }, 'Request received');
   }
 
-  logResponse(requestId: string, statusCode: number, durationSeconds: number): void {
-    this.root.logger.info(
-      {
-        request_id: requestId,
-        status_code: statusCode,
-        duration_ms: Math.round(durationSeconds * 100_000) / 100,
-      },
-      'Response sent',
-    );
+  /**
+   * The one "API Request" line of a finished request, rendered by the same code as the request pipeline's own
+   * line for every request: its level follows the status (debug for probes and scrapes).
+   */
+  logResponse(
+    requestId: string,
+    statusCode: number,
+    durationSeconds: number,
+    details: ResponseDetails = {},
+  ): void {
+    const route = details.route ?? '';
+    const level: RequestLineLevel = QUIET_ROUTES.has(route)
+      ? 'debug'
+      : statusCode >= 500
+        ? 'error'
+        : statusCode >= 400
+          ? 'warn'
+          : 'info';
+    const context = currentRequestContext();
+    this.root.logRequest(level, {
+      requestId,
+      userId: details.userId ?? (context?.requestId === requestId ? context.userId : undefined),
+      method: details.method ?? '',
+      route,
+      path: details.path ?? '',
+      statusCode,
+      durationMs: Math.round(durationSeconds * 100_000) / 100,
+    });
   }
 
-  logError(
-    errorType: string,
-    message: string,
-    context: Record<string, unknown> = {},
-    request?: RequestLogContext,
-  ): void {
-    const fields = this.fields({ ...redactDeep(context), error_type: errorType }, request);
+  logError(errorType: string, message: string, context: Fields = {}): void {
+    const fields = this.withRequest({ ...redactDeep(context), error_type: errorType });
     this.root.logger.error(fields, message);
     this.reporter?.captureMessage(message, { ...this.report(fields), errorType });
   }
 
   /** An exception with its stack (`err.stack`), for errors.log, and reported to the error tracker. */
-  logException(
-    error: unknown,
-    message: string,
-    context: Record<string, unknown> = {},
-    request?: RequestLogContext,
-  ): void {
-    const fields = this.fields(redactDeep(context), request);
+  logException(error: unknown, message: string, context: Fields = {}): void {
+    const fields = this.withRequest(redactDeep(context));
     this.root.logger.error({ ...fields, err: error }, message);
     this.reporter?.captureError(error, this.report(fields));
   }
 
   /** A failure that ends the process; written out synchronously, since the process is about to die. */
-  logFatal(error: unknown, message: string, context: Record<string, unknown> = {}): void {
+  logFatal(error: unknown, message: string, context: Fields = {}): void {
     const fields = redactDeep(context);
     this.root.logger.fatal({ ...fields, err: error }, message);
     this.root.flushSync();
     this.reporter?.captureError(error, { ...this.report(fields), level: 'fatal' });
   }
 
-  logBusinessEvent(event: string, data: Record<string, unknown> = {}, request?: RequestLogContext): void {
-    this.root.logger.business(this.fields({ ...redactDeep(data), event }, request), event);
+  logBusinessEvent(event: string, data: Fields = {}): void {
+    this.root.logger.business(this.withRequest({ ...redactDeep(data), event }), event);
   }
 
-  logMetrics(
-    name: string,
-    value: number,
-    labels: Record<string, string | number> = {},
-    request?: RequestLogContext,
-  ): void {
+  logMetrics(name: string, value: number, labels: Record<string, string | number> = {}): void {
     this.root.logger.metrics(
-      this.fields({ metric: name, value, labels: redactDeep(labels) }, request),
+      this.withRequest({ metric: name, value, labels: redactDeep(labels) }),
       `metric ${name}`,
     );
   }
 
-  private report(fields: Record<string, unknown>): ErrorReport {
+  private write(
+    level: 'trace' | 'debug' | 'info' | 'warn' | 'error',
+    fields: Fields | string,
+    message?: string,
+  ): void {
+    const logger: AppPinoLogger = currentRequestContext()?.logger ?? this.root.logger;
+    if (typeof fields === 'string') logger[level](fields);
+    else logger[level](fields, message);
+  }
+
+  private report(fields: Fields): ErrorReport {
     const { request_id, user_id, route, method, ...extra } = fields;
     return {
       requestId: request_id as string | undefined,
@@ -101,13 +142,11 @@ export class AppLogger {
     };
   }
 
-  // The request's fields are merged here rather than bound to a child logger, so a context that names its own
+  // The request's fields are merged rather than bound through a child logger, so a context that names its own
   // user_id or request_id overrides them instead of writing the key twice in one JSON line.
-  private fields(
-    own: Record<string, unknown>,
-    request: RequestLogContext | undefined,
-  ): Record<string, unknown> {
-    if (!request) return own;
-    return { request_id: request.requestId, user_id: request.userId, ...own };
+  private withRequest(own: Fields): Fields {
+    const context = currentRequestContext();
+    if (!context) return own;
+    return { request_id: context.requestId, user_id: context.userId, ...own };
   }
 }

@@ -1,12 +1,8 @@
 export { LoggingModule } from './logging.module';
-export { AppLogger } from './app-logger.service';
-export {
-  RequestLog,
-  RequestLogContext,
-  requestLogContextOf,
-  requestIdFor,
-  userIdFrom,
-} from './request-context';
+export { AppLogger, type ResponseDetails } from './app-logger.service';
+export { RequestContextService } from './request-context.service';
+export { RequestLoggingHooks } from './request-logging.hooks';
+export { requestIdFor, saneId } from './request-context';
 export { createRootLogger, LogDirectoryError, type AppPinoLogger, type RootLogger } from './logger.factory';
 export { ROOT_LOGGER } from './logging.tokens';
 export { RotatingFileStream, type RotatingFileOptions } from './rotating-file.stream';

@@ -5,13 +5,17 @@ import { AppLogger } from './app-logger.service';
 import type { RootLogger } from './logger.factory';
 import { LoggingCoreModule } from './logging-core.module';
 import { ROOT_LOGGER } from './logging.tokens';
-import { RequestLoggingHook } from './request-logging.hook';
+import { RequestContextService } from './request-context.service';
+import { RequestLoggingHooks } from './request-logging.hooks';
 
-/** Structured logs (nestjs-pino): console and rotating JSON files, request correlation, the spec's helpers. */
-// nestjs-pino's Logger (Nest's logger) and PinoLogger are provided without its LoggerModule: that module's
-// configure() makes Nest mount a middleware layer (@fastify/middie) that then runs on every request, although
-// request context is bound by RequestLoggingHook and no middleware is needed. Their lines carry no request_id:
-// request context is passed explicitly (see request-context.ts), and only AppLogger takes it.
+/**
+ * Structured logs: console and rotating JSON files, the request context, the product's helpers. Inject
+ * AppLogger. nestjs-pino's Logger is what Nest's own `Logger` writes through (app.useLogger), and its
+ * PinoLogger is there for code written against it: all three log through the same pino instance and read the
+ * same request context (nestjs-pino's AsyncLocalStorage), so each line inside a request carries its id.
+ */
+// nestjs-pino's LoggerModule is left out: its pino-http middleware would log every request a second time and
+// build a child logger per request; the request pipeline enters the context itself (RequestLoggingHooks).
 @Global()
 @Module({
   imports: [LoggingCoreModule],
@@ -26,8 +30,9 @@ import { RequestLoggingHook } from './request-logging.hook';
     PinoLogger,
     Logger,
     AppLogger,
-    RequestLoggingHook,
+    RequestContextService,
+    RequestLoggingHooks,
   ],
-  exports: [LoggingCoreModule, AppLogger, PinoLogger, Logger],
+  exports: [LoggingCoreModule, AppLogger, PinoLogger, Logger, RequestContextService, RequestLoggingHooks],
 })
 export class LoggingModule {}

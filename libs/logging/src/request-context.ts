@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { storage, type Store } from 'nestjs-pino/storage';
 import type { AppPinoLogger } from './logger.factory';
 
 const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -11,62 +11,65 @@ export function requestIdFor(req: IncomingMessage): string {
   return typeof header === 'string' && SANE_ID.test(header) ? header : randomUUID();
 }
 
-/** The `x-user-id` header when it is a sane id; otherwise the user is unknown. */
-export function userIdFrom(header: string | string[] | undefined): string | undefined {
-  return typeof header === 'string' && SANE_ID.test(header) ? header : undefined;
+/** An id when it is sane (fits a log line and a label); otherwise undefined, i.e. unknown. */
+export function saneId(value: unknown): string | undefined {
+  return typeof value === 'string' && SANE_ID.test(value) ? value : undefined;
 }
 
-const CONTEXT = Symbol('terra_constellata.requestLog');
-
-type WithContext = { [CONTEXT]?: RequestLogContext };
-
 /**
- * What one request knows about itself: its id, its user once known, and a child logger made only when
- * something logs. It lives on the request object and is handed down explicitly (controllers take it with
- * `@RequestLog()`), not through AsyncLocalStorage: on Node 20 any AsyncLocalStorage in use turns on async
- * hooks for every promise and tick of every request, which cost ~35 % of the throughput of a small endpoint
- * here (bench/README.md).
+ * What one request knows about itself: its id, its user once known, and a child logger made only when something
+ * logs. It is the store of nestjs-pino's AsyncLocalStorage, entered once per request by the request pipeline, so
+ * nestjs-pino's PinoLogger, Nest's Logger (through nestjs-pino) and AppLogger all write the request's fields
+ * without being handed anything. On Node 24 an entered AsyncLocalStorage costs nothing measurable per request
+ * (AsyncContextFrame); on Node 20 it costs ~9 µs (bench/README.md).
  */
-export class RequestLogContext {
+export class RequestContext {
+  readonly responseLogger = undefined;
   private child: AppPinoLogger | undefined;
+  private user: string | undefined;
 
   constructor(
     private readonly root: AppPinoLogger,
     readonly requestId: string,
-    private user: string | undefined,
-  ) {}
+    userId: string | undefined,
+  ) {
+    this.user = userId;
+  }
 
   get userId(): string | undefined {
     return this.user;
   }
 
-  /** Records the user once it is known (e.g. after authentication); later lines and the request line carry it. */
+  /** Records the user once it is known; later lines, the request line and error reports carry it. */
   setUserId(id: string): void {
-    this.user = id;
-    // Rebuilt on next use from the root, so no line carries user_id twice.
+    const sane = saneId(id);
+    if (sane === undefined || sane === this.user) return;
+    this.user = sane;
+    // Rebuilt from the root on next use, so no line carries user_id twice.
     this.child = undefined;
   }
 
-  /** A logger whose lines carry this request's id and user. */
+  /** A logger whose lines carry this request's id and user (nestjs-pino reads it as its store's logger). */
   get logger(): AppPinoLogger {
     return (this.child ??= this.root.child(
       this.user ? { request_id: this.requestId, user_id: this.user } : { request_id: this.requestId },
     ));
   }
+
+  // PinoLogger.assign() replaces the store's logger with a child that carries more fields.
+  set logger(logger: AppPinoLogger) {
+    this.child = logger;
+  }
 }
 
-/** Binds a request's context to it; done once per request by the request-logging hook. */
-export function attachRequestLogContext(request: object, context: RequestLogContext): void {
-  (request as WithContext)[CONTEXT] = context;
+/** The context of the request being handled, or undefined outside any request. */
+export function currentRequestContext(): RequestContext | undefined {
+  const store: unknown = storage.getStore();
+  return store instanceof RequestContext ? store : undefined;
 }
 
-/** The context the request-logging hook bound to this request, if any. */
-export function requestLogContextOf(request: object): RequestLogContext | undefined {
-  return (request as WithContext)[CONTEXT];
+/** Runs `fn` (and everything it starts) inside the request's context. */
+export function runInRequestContext<T>(context: RequestContext, fn: () => T): T {
+  // nestjs-pino types its store's logger without our custom levels: the only difference.
+  return storage.run(context as unknown as Store, fn);
 }
-
-/** Controller parameter: the current request's log context (its id, user and logger). */
-export const RequestLog = createParamDecorator(
-  (_data: unknown, host: ExecutionContext): RequestLogContext | undefined =>
-    requestLogContextOf(host.switchToHttp().getRequest<object>()),
-);

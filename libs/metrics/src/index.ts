@@ -5,3 +5,4 @@ export { recordErrorType } from './error-type';
 export type { MetricsModuleOptions } from './metrics.options';
 export { METRIC_PREFIX, UNMATCHED_ROUTE, OTHER, REQUEST_DURATION_BUCKETS } from './metrics.constants';
 export { RequestMetrics } from './request-metrics';
+export { HttpMetricsHooks } from './http-metrics.hooks';

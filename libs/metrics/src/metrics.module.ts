@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { BusinessMetrics } from './business-metrics.service';
-import { HttpMetricsHook } from './http-metrics.hook';
+import { HttpMetricsHooks } from './http-metrics.hooks';
 import { MetricsController } from './metrics.controller';
 import { MetricsTokenGuard } from './metrics-token.guard';
 import { MetricsConfigurableModule } from './metrics.options';
@@ -13,7 +13,7 @@ import { MetricsService } from './metrics.service';
  */
 @Module({
   imports: [PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: false } })],
-  providers: [MetricsService, BusinessMetrics, HttpMetricsHook, MetricsTokenGuard],
-  exports: [MetricsService, BusinessMetrics],
+  providers: [MetricsService, BusinessMetrics, HttpMetricsHooks, MetricsTokenGuard],
+  exports: [MetricsService, BusinessMetrics, HttpMetricsHooks],
 })
 export class MetricsModule extends MetricsConfigurableModule {}

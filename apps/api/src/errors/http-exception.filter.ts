@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { routeOf } from '@app/common';
 import { AppConfig } from '@app/config';
-import { AppLogger, requestLogContextOf } from '@app/logging';
+import { AppLogger } from '@app/logging';
 import { recordErrorType } from '@app/metrics';
 
 export interface ErrorBody {
@@ -48,12 +48,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception, String(request.id));
     recordErrorType(request, exception);
     if (body.statusCode >= 500) {
-      this.logger.logException(
-        exception,
-        `Unhandled ${errorName(exception)}: ${errorMessage(exception)}`,
-        { request_id: body.request_id, method: request.method, route: routeOf(request) },
-        requestLogContextOf(request),
-      );
+      this.logger.logException(exception, `Unhandled ${errorName(exception)}: ${errorMessage(exception)}`, {
+        request_id: body.request_id,
+        method: request.method,
+        route: routeOf(request),
+      });
     }
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }

@@ -1,6 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { RequestLog, type RequestLogContext } from '@app/logging';
 import { FailWorkflowDto, RecordArtworkDto, StartWorkflowDto, WorkflowParams } from './workflow.dto';
 import { WorkflowsService, type ArtworkRecord, type WorkflowRecord } from './workflows.service';
 
@@ -12,11 +11,8 @@ export class WorkflowsController {
   @Post('workflows')
   @HttpCode(201)
   @ApiOperation({ summary: 'Start a workflow' })
-  start(
-    @Body() dto: StartWorkflowDto,
-    @RequestLog() request: RequestLogContext | undefined,
-  ): Promise<WorkflowRecord> {
-    return this.workflows.start(dto.type, dto.input, request);
+  start(@Body() dto: StartWorkflowDto): Promise<WorkflowRecord> {
+    return this.workflows.start(dto.type, dto.input);
   }
 
   @Get('workflows/:id')
@@ -29,32 +25,22 @@ export class WorkflowsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Complete a running workflow' })
   @ApiResponse({ status: 409, description: 'The workflow has already ended' })
-  complete(
-    @Param() params: WorkflowParams,
-    @RequestLog() request: RequestLogContext | undefined,
-  ): Promise<WorkflowRecord> {
-    return this.workflows.complete(params.id, request);
+  complete(@Param() params: WorkflowParams): Promise<WorkflowRecord> {
+    return this.workflows.complete(params.id);
   }
 
   @Post('workflows/:id/fail')
   @HttpCode(200)
   @ApiOperation({ summary: 'Fail a running workflow' })
   @ApiResponse({ status: 409, description: 'The workflow has already ended' })
-  fail(
-    @Param() params: WorkflowParams,
-    @Body() dto: FailWorkflowDto,
-    @RequestLog() request: RequestLogContext | undefined,
-  ): Promise<WorkflowRecord> {
-    return this.workflows.fail(params.id, dto.error, request);
+  fail(@Param() params: WorkflowParams, @Body() dto: FailWorkflowDto): Promise<WorkflowRecord> {
+    return this.workflows.fail(params.id, dto.error);
   }
 
   @Post('artworks')
   @HttpCode(201)
   @ApiOperation({ summary: 'Record a generated artwork' })
-  recordArtwork(
-    @Body() dto: RecordArtworkDto,
-    @RequestLog() request: RequestLogContext | undefined,
-  ): Promise<ArtworkRecord> {
-    return this.workflows.recordArtwork(dto.workflow_id, dto.style, request);
+  recordArtwork(@Body() dto: RecordArtworkDto): Promise<ArtworkRecord> {
+    return this.workflows.recordArtwork(dto.workflow_id, dto.style);
   }
 }

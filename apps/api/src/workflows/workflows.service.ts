@@ -2,7 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AppLogger, type RequestLogContext } from '@app/logging';
+import { AppLogger } from '@app/logging';
 import { BusinessMetrics } from '@app/metrics';
 import { ArtworkEntity } from './entities/artwork.entity';
 import { WorkflowEntity, type WorkflowStatus } from './entities/workflow.entity';
@@ -43,11 +43,7 @@ export class WorkflowsService {
     private readonly logger: AppLogger,
   ) {}
 
-  async start(
-    type: string,
-    input: Record<string, unknown> | undefined,
-    request?: RequestLogContext,
-  ): Promise<WorkflowRecord> {
+  async start(type: string, input: Record<string, unknown> | undefined): Promise<WorkflowRecord> {
     const workflow = Object.assign(new WorkflowEntity(), {
       id: randomUUID(),
       type,
@@ -59,11 +55,7 @@ export class WorkflowsService {
     });
     await this.workflows().insert(workflow);
     this.business.workflowStarted(type);
-    this.logger.logBusinessEvent(
-      'workflow_started',
-      { workflow_id: workflow.id, workflow_type: type },
-      request,
-    );
+    this.logger.logBusinessEvent('workflow_started', { workflow_id: workflow.id, workflow_type: type });
     return toWorkflow(workflow);
   }
 
@@ -71,19 +63,15 @@ export class WorkflowsService {
     return toWorkflow(await this.find(id));
   }
 
-  complete(id: string, request?: RequestLogContext): Promise<WorkflowRecord> {
-    return this.end(id, 'completed', null, request);
+  complete(id: string): Promise<WorkflowRecord> {
+    return this.end(id, 'completed', null);
   }
 
-  fail(id: string, error: string, request?: RequestLogContext): Promise<WorkflowRecord> {
-    return this.end(id, 'failed', error, request);
+  fail(id: string, error: string): Promise<WorkflowRecord> {
+    return this.end(id, 'failed', error);
   }
 
-  async recordArtwork(
-    workflowId: string | undefined,
-    style: string | undefined,
-    request?: RequestLogContext,
-  ): Promise<ArtworkRecord> {
+  async recordArtwork(workflowId: string | undefined, style: string | undefined): Promise<ArtworkRecord> {
     if (workflowId) await this.find(workflowId);
     const artwork = Object.assign(new ArtworkEntity(), {
       id: randomUUID(),
@@ -93,11 +81,11 @@ export class WorkflowsService {
     });
     await this.dataSource.getRepository(ArtworkEntity).insert(artwork);
     this.business.artworkGenerated(artwork.style);
-    this.logger.logBusinessEvent(
-      'artwork_generated',
-      { artwork_id: artwork.id, workflow_id: artwork.workflowId, style: artwork.style },
-      request,
-    );
+    this.logger.logBusinessEvent('artwork_generated', {
+      artwork_id: artwork.id,
+      workflow_id: artwork.workflowId,
+      style: artwork.style,
+    });
     return {
       id: artwork.id,
       workflow_id: artwork.workflowId,
@@ -111,7 +99,6 @@ export class WorkflowsService {
     id: string,
     status: 'completed' | 'failed',
     error: string | null,
-    request: RequestLogContext | undefined,
   ): Promise<WorkflowRecord> {
     const result = await this.workflows()
       .createQueryBuilder()
@@ -127,18 +114,14 @@ export class WorkflowsService {
     }
     if (status === 'completed') {
       this.business.workflowCompleted(workflow.type);
-      this.logger.logBusinessEvent(
-        'workflow_completed',
-        { workflow_id: id, workflow_type: workflow.type },
-        request,
-      );
+      this.logger.logBusinessEvent('workflow_completed', { workflow_id: id, workflow_type: workflow.type });
     } else {
       this.business.workflowFailed(workflow.type);
-      this.logger.logBusinessEvent(
-        'workflow_failed',
-        { workflow_id: id, workflow_type: workflow.type, error },
-        request,
-      );
+      this.logger.logBusinessEvent('workflow_failed', {
+        workflow_id: id,
+        workflow_type: workflow.type,
+        error,
+      });
     }
     return toWorkflow(workflow);
   }

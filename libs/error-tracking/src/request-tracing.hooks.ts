@@ -1,34 +1,32 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { routeOf } from '@app/common';
 import { AppConfig } from '@app/config';
 import { sentryMode } from '@app/sentry';
 
 const SPAN = Symbol('terra_constellata.span');
 type TracedRequest = FastifyRequest & { [SPAN]?: Sentry.Span };
+type Hook = (request: TracedRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 
 /**
- * Request transactions in tracing mode. The sampling decision comes first (an upstream service's, from its
- * sentry-trace header, or SENTRY_TRACES_SAMPLE_RATE): an unsampled request does no Sentry work at all. A sampled
- * one gets a root span named by its route template (`GET /api/workflows/:id`), active for the whole request so
- * database queries become its child spans, and ended with the response status. Sentry's own HTTP and Nest
- * instrumentation do this work for every request and cost most of the throughput (bench/README.md).
+ * Request transactions in tracing mode, as Fastify hooks registered by the request pipeline. The sampling
+ * decision comes first (an upstream service's, from its sentry-trace header, or SENTRY_TRACES_SAMPLE_RATE): an
+ * unsampled request does no Sentry work at all. A sampled one gets a root span named by its route template
+ * (`GET /api/workflows/:id`), active for the whole request so database queries become its child spans, and
+ * ended with the response status. Sentry's own HTTP and Nest instrumentation do this work for every request and
+ * cost most of the throughput (bench/README.md). Both hooks are undefined when tracing is off.
  */
 @Injectable()
-export class RequestTracingHook implements OnModuleInit {
-  constructor(
-    private readonly adapterHost: HttpAdapterHost,
-    private readonly config: AppConfig,
-  ) {}
+export class RequestTracingHooks {
+  readonly onRequest: Hook | undefined;
+  readonly onResponse: Hook | undefined;
 
-  onModuleInit(): void {
+  constructor(config: AppConfig) {
     if (sentryMode() !== 'tracing') return;
-    const rate = this.config.sentryTracesSampleRate ?? 0;
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const rate = config.sentryTracesSampleRate ?? 0;
 
-    fastify.addHook('onRequest', (request: TracedRequest, _reply, done) => {
+    this.onRequest = (request, _reply, done) => {
       const upstream = request.headers['sentry-trace'];
       const decided = typeof upstream === 'string' && /-[01]$/.test(upstream);
       if (!(decided ? upstream.endsWith('-1') : Math.random() < rate)) return done();
@@ -57,15 +55,15 @@ export class RequestTracingHook implements OnModuleInit {
       } else {
         start();
       }
-    });
+    };
 
-    fastify.addHook('onResponse', (request: TracedRequest, reply, done) => {
+    this.onResponse = (request, reply, done) => {
       const span = request[SPAN];
       if (span) {
         Sentry.setHttpStatus(span, reply.statusCode);
         span.end();
       }
       done();
-    });
+    };
   }
 }

@@ -1,0 +1,47 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { RequestTracingHooks } from '@app/error-tracking';
+import { RequestLoggingHooks } from '@app/logging';
+import { HttpMetricsHooks } from '@app/metrics';
+import { DOCS_CSP, securityHeaders } from './security-headers';
+
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+
+/** Where the API documentation is served; its page gets a policy that lets Swagger UI load its own files. */
+export const DOCS_PATH = '/api/docs';
+
+/**
+ * Every per-request hook of the service, in the order it runs. This is the only place that adds request hooks.
+ *
+ * onRequest:
+ *   1. request context: echo `x-request-id`, enter the AsyncLocalStorage context (request id, user) that every
+ *      logger reads; everything after this, handlers and filters included, runs inside it
+ *   2. security headers (computed once at start)
+ *   3. tracing: start the request's transaction when sampled (tracing mode only)
+ * onResponse (after the response is sent, with its final status and route):
+ *   4. metrics: requests_total, request_duration_seconds, errors_total
+ *   5. the "API Request" log line
+ *   6. tracing: end the transaction
+ */
+export function registerRequestPipeline(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const logging = app.get(RequestLoggingHooks);
+  const metrics = app.get(HttpMetricsHooks);
+  const tracing = app.get(RequestTracingHooks);
+
+  const api = securityHeaders();
+  const docs = Object.freeze({ ...api, 'content-security-policy': DOCS_CSP });
+  const headers: Hook = (request, reply, done) => {
+    void reply.headers(request.url.startsWith(DOCS_PATH) ? docs : api);
+    done();
+  };
+
+  const onRequest: Hook[] = [logging.onRequest, headers];
+  const onResponse: Hook[] = [metrics.onResponse, logging.onResponse];
+  if (tracing.onRequest && tracing.onResponse) {
+    onRequest.push(tracing.onRequest);
+    onResponse.push(tracing.onResponse);
+  }
+  for (const hook of onRequest) fastify.addHook('onRequest', hook);
+  for (const hook of onResponse) fastify.addHook('onResponse', hook);
+}
