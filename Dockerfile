@@ -1,5 +1,6 @@
 # Multi-stage build: compile with the dev toolchain, ship production dependencies only, run as a non-root user.
-FROM node:20-bookworm-slim AS build
+# Node 24 LTS, pinned to the version in .nvmrc (the one CI tests on).
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 (the embedded default) builds from source when no prebuilt binary is available.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -10,7 +11,7 @@ COPY apps ./apps
 COPY libs ./libs
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24.22.3-bookworm-slim
 ENV NODE_ENV=production \
     ENVIRONMENT=production \
     PORT=8000 \

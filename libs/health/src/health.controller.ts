@@ -40,7 +40,7 @@ export class HealthController {
     private readonly shutdown: ShutdownState,
   ) {}
 
-  /** The spec's report for people and dashboards: 200 healthy or degraded, 503 unhealthy. */
+  /** The report for people and dashboards: 200 healthy or degraded, 503 unhealthy. */
   @Get()
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const [database, disk] = await Promise.all([this.database.check(), this.system.diskUsagePercent()]);

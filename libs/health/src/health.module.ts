@@ -5,7 +5,7 @@ import { HealthController } from './health.controller';
 import { ShutdownState } from './shutdown.state';
 import { SystemStats } from './system-stats.service';
 
-/** GET /health (the spec's report), /health/live and /health/ready (Kubernetes probes). */
+/** GET /health (the report for people), /health/live and /health/ready (Kubernetes probes). */
 @Module({
   // Terminus would log every failed probe with its details; DatabaseHealth logs state changes instead.
   imports: [TerminusModule.forRoot({ logger: false })],

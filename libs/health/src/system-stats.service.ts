@@ -17,7 +17,7 @@ function cpuTimes(): { busy: number; total: number } {
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-/** The machine-wide figures of the spec's /health `system` block. */
+/** The machine-wide figures of the /health report's `system` block. */
 @Injectable()
 export class SystemStats {
   private lastCpu = cpuTimes();

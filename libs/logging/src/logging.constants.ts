@@ -1,4 +1,4 @@
-/** pino's levels plus the spec's two: metrics sits below info, business above it. */
+/** pino's levels plus the product's two: metrics sits below info, business above it. */
 export const CUSTOM_LEVELS = { metrics: 25, business: 35 } as const;
 
 export type AppLevel = keyof typeof CUSTOM_LEVELS;

@@ -28,7 +28,7 @@ export class MetricsService {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
 
-    // error_type is set on error responses only, like errors_total's, so that the spec's example
+    // error_type is set on error responses only, like errors_total's, so that the documented example
     // `rate(errors_total[5m]) / rate(requests_total[5m])` matches series one to one.
     this.requests = new RequestMetrics({
       requests: {
