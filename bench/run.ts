@@ -40,11 +40,12 @@ const machine = () => ({
   node: process.version,
 });
 
-/** Scenario 1: the same trivial endpoint served five ways, measured in interleaved rounds. */
+/** Scenario 1: the same trivial endpoint served six ways, measured in interleaved rounds. */
 export async function overhead(options: BenchOptions) {
   const sink = await startServer('sentry-sink', join(SERVERS, 'sentry-sink.js'));
   const dsn = `http://bench@${new URL(sink.url).host}/1`;
   const full = { ENVIRONMENT: 'production', LOG_DIR: 'logs', SENTRY_DSN: dsn };
+  const usualFastify: Record<string, string> = { SENTRY_DSN: dsn, BENCH_ADAPTER: 'fastify' };
   const variants: Array<{ key: string; name: string; script: string; env?: Record<string, string> }> = [
     { key: 'a', name: 'bare node:http', script: join(SERVERS, 'bare-http.js') },
     { key: 'b', name: 'bare Nest 11 + Fastify', script: join(SERVERS, 'bare-nest.js') },
@@ -60,6 +61,12 @@ export async function overhead(options: BenchOptions) {
       name: 'usual way: Express + library defaults',
       script: join(SERVERS, 'usual-way.js'),
       env: { SENTRY_DSN: dsn },
+    },
+    {
+      key: 'f',
+      name: 'usual way on Fastify: the same library defaults',
+      script: join(SERVERS, 'usual-way.js'),
+      env: usualFastify,
     },
   ].filter((v) => !options.smoke || ['a', 'b', 'c'].includes(v.key));
   const servers: Server[] = [];
@@ -101,6 +108,7 @@ export async function overhead(options: BenchOptions) {
       ['c', 'b'],
       ['d', 'b'],
       ['c', 'e'],
+      ['c', 'f'],
     ].filter(([x, y]) => summary[x] && summary[y]);
     const ratios: Record<string, number | undefined> = {};
     const capacity: Record<string, number | undefined> = {};
@@ -517,8 +525,13 @@ export async function knobs(options: BenchOptions) {
   const sink = await startServer('sentry-sink', join(SERVERS, 'sentry-sink.js'));
   const dsn = `http://bench@${new URL(sink.url).host}/1`;
   const base = { ENVIRONMENT: 'production', LOG_DIR: 'logs', SENTRY_DSN: dsn };
-  const variants: Array<{ name: string; env: Record<string, string> }> = [
+  const variants: Array<{ name: string; env: Record<string, string>; script?: string }> = [
     { name: 'production default (JSON console + files, Sentry errors-only)', env: base },
+    {
+      name: "no Nest middleware layer (FastifyAdapter's skipMiddie)",
+      env: base,
+      script: join(SERVERS, 'full-skip-middie.js'),
+    },
     { name: 'no log files (LOG_DIR=)', env: { ...base, LOG_DIR: '' } },
     { name: 'no console (LOG_CONSOLE=off)', env: { ...base, LOG_CONSOLE: 'off' } },
     { name: 'pretty console (LOG_CONSOLE=pretty)', env: { ...base, LOG_CONSOLE: 'pretty' } },
@@ -530,7 +543,8 @@ export async function knobs(options: BenchOptions) {
   ];
   const servers: Server[] = [];
   try {
-    for (const [i, v] of variants.entries()) servers.push(await startServer(`k${i}`, MAIN, v.env));
+    for (const [i, v] of variants.entries())
+      servers.push(await startServer(`k${i}`, v.script ?? MAIN, v.env));
     for (const s of servers) await load({ url: `${s.url}/`, duration: options.smoke ? 1 : 2 });
     const runs = servers.map(() => [] as Array<{ rps: number; cpu: number | undefined }>);
     for (let round = 0; round < options.rounds; round++) {

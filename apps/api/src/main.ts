@@ -10,10 +10,13 @@ import { APP_OPTIONS, configureApp, createFastifyAdapter } from './app.setup';
 import { runtimeWarning } from './runtime';
 
 /** Creates, configures and starts the service; resolves once it listens. */
-export async function bootstrap(config: AppConfig): Promise<NestFastifyApplication> {
+export async function bootstrap(
+  config: AppConfig,
+  adapterOptions: Parameters<typeof createFastifyAdapter>[1] = {},
+): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
-    createFastifyAdapter(config),
+    createFastifyAdapter(config, adapterOptions),
     { ...APP_OPTIONS, logger: false },
   );
   await configureApp(app);

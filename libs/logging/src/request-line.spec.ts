@@ -1,95 +1,105 @@
-import pino from 'pino';
-import { cachedIsoTime, requestLineRenderer, type RequestLineFields } from './request-line';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '@app/config';
+import { createRootLogger } from './logger.factory';
+import { cachedIsoTime, type RequestLineFields, type RequestLineLevel } from './request-line';
 
-describe('requestLineRenderer', () => {
-  const fixedTime = () => ',"time":"2026-11-27T10:54:17.358Z"';
-  const render = requestLineRenderer({ environment: 'production', version: '1.2.3', time: fixedTime });
+const CASES: Array<[RequestLineLevel, RequestLineFields]> = [
+  [
+    'info',
+    {
+      requestId: 'req-1',
+      userId: 'user-456',
+      method: 'GET',
+      route: '/',
+      path: '/',
+      statusCode: 200,
+      durationMs: 1.23,
+    },
+  ],
+  [
+    'warn',
+    {
+      requestId: 'a.b:c-d',
+      userId: undefined,
+      method: 'POST',
+      route: 'UNMATCHED',
+      path: '/x"y\\z\n\u2028é',
+      statusCode: 404,
+      durationMs: 0,
+    },
+  ],
+  [
+    'error',
+    {
+      requestId: 'r',
+      userId: 'u@x',
+      method: 'DELETE',
+      route: '/api/feedback/workflow/:workflowId',
+      path: '/api/feedback/workflow/wf-1',
+      statusCode: 503,
+      durationMs: 5012.5,
+    },
+  ],
+  [
+    'debug',
+    {
+      requestId: 'r',
+      userId: undefined,
+      method: 'GET',
+      route: '/health/ready',
+      path: '/health/ready',
+      statusCode: 200,
+      durationMs: 0.07,
+    },
+  ],
+];
 
-  // What pino, configured as createRootLogger configures it, writes for the same line.
-  function viaPino(level: 'debug' | 'info' | 'warn' | 'error', f: RequestLineFields): string {
-    let out = '';
-    const logger = pino(
-      {
-        level: 'trace',
-        base: { service: 'terra_constellata', environment: 'production', version: '1.2.3' },
-        timestamp: fixedTime,
-        formatters: { level: (label) => ({ level: label.toUpperCase() }) },
-      },
-      { write: (line: string) => void (out += line) },
-    );
-    logger[level](
-      {
-        request_id: f.requestId,
-        user_id: f.userId,
-        method: f.method,
-        route: f.route,
-        path: f.path,
-        status_code: f.statusCode,
-        duration_ms: f.durationMs,
-      },
-      'API Request',
-    );
-    return out;
-  }
-
-  it.each([
-    [
-      'info',
-      {
-        requestId: 'req-1',
-        userId: 'user-456',
-        method: 'GET',
-        route: '/',
-        path: '/',
-        statusCode: 200,
-        durationMs: 1.23,
-      },
-    ],
-    [
-      'warn',
-      {
-        requestId: 'a.b:c-d',
-        userId: undefined,
-        method: 'POST',
-        route: 'UNMATCHED',
-        path: '/x"y\\z\n\u2028é',
-        statusCode: 404,
-        durationMs: 0,
-      },
-    ],
-    [
-      'error',
-      {
-        requestId: 'r',
-        userId: 'u@x',
-        method: 'DELETE',
-        route: '/api/feedback/workflow/:workflowId',
-        path: '/api/feedback/workflow/wf-1',
-        statusCode: 503,
-        durationMs: 5012.5,
-      },
-    ],
-    [
-      'debug',
-      {
-        requestId: 'r',
-        userId: undefined,
-        method: 'GET',
-        route: '/health/ready',
-        path: '/health/ready',
-        statusCode: 200,
-        durationMs: 0.07,
-      },
-    ],
-  ] as const)('writes the same JSON as pino at %s', (level, fields) => {
-    const line = render(level, fields);
-    expect(line).toBe(viaPino(level, fields));
-    expect(line.endsWith('\n')).toBe(true);
-    expect(JSON.parse(line)).toMatchObject({
-      msg: 'API Request',
-      path: fields.path,
-      status_code: fields.statusCode,
-    });
+describe('the hand-rendered request line', () => {
+  // The production logger itself writes each line twice: once through its fast renderer, once through pino
+  // with the same fields. Apart from the time, the two must be the same bytes.
+  it.each(['production', 'staging'])('is byte-for-byte what pino writes, in %s', async (environment) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tc-request-line-'));
+    try {
+      const root = createRootLogger(
+        parseConfig({ ENVIRONMENT: environment, LOG_DIR: dir, LOG_CONSOLE: 'off', LOG_LEVEL: 'debug' }),
+      );
+      for (const [level, f] of CASES) {
+        root.logRequest(level, f);
+        root.logger[level](
+          {
+            request_id: f.requestId,
+            user_id: f.userId,
+            method: f.method,
+            route: f.route,
+            path: f.path,
+            status_code: f.statusCode,
+            duration_ms: f.durationMs,
+          },
+          'API Request',
+        );
+      }
+      await root.close();
+      const lines = readFileSync(join(dir, 'terra_constellata.log'), 'utf8').split('\n').filter(Boolean);
+      expect(lines).toHaveLength(CASES.length * 2);
+      const withoutTime = (line: string) => line.replace(/,"time":"[^"]+"/, '');
+      for (let i = 0; i < CASES.length; i++) {
+        const [hand, viaPino] = [lines[2 * i], lines[2 * i + 1]];
+        expect(withoutTime(hand)).toBe(withoutTime(viaPino));
+        expect(JSON.parse(hand)).toMatchObject({
+          msg: 'API Request',
+          environment,
+          path: CASES[i][1].path,
+          status_code: CASES[i][1].statusCode,
+        });
+      }
+      // The errors file gets the error-level line from both, the same way.
+      const errors = readFileSync(join(dir, 'errors.log'), 'utf8').split('\n').filter(Boolean);
+      expect(errors.map(withoutTime)).toEqual([withoutTime(lines[4]), withoutTime(lines[5])]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
