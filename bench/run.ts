@@ -528,9 +528,9 @@ export async function knobs(options: BenchOptions) {
   const variants: Array<{ name: string; env: Record<string, string>; script?: string }> = [
     { name: 'production default (JSON console + files, Sentry errors-only)', env: base },
     {
-      name: "no Nest middleware layer (FastifyAdapter's skipMiddie)",
+      name: "one no-op Nest middleware (mounts Nest's middleware layer)",
       env: base,
-      script: join(SERVERS, 'full-skip-middie.js'),
+      script: join(SERVERS, 'full-with-middleware.js'),
     },
     { name: 'no log files (LOG_DIR=)', env: { ...base, LOG_DIR: '' } },
     { name: 'no console (LOG_CONSOLE=off)', env: { ...base, LOG_CONSOLE: 'off' } },

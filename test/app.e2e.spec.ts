@@ -33,6 +33,16 @@ describe('an app with Nest middleware', () => {
     try {
       const res = await request(t.app.getHttpServer()).get('/').set('x-request-id', 'mw-1').expect(200);
       expect(res.headers['x-middleware-saw']).toBe('mw-1');
+      expect(t.app.getHttpAdapter().getInstance().hasPlugin('@fastify/middie')).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('is the only kind of app that mounts the middleware layer (it costs every request)', async () => {
+    const t = await createTestApp();
+    try {
+      expect(t.app.getHttpAdapter().getInstance().hasPlugin('@fastify/middie')).toBe(false);
     } finally {
       await t.close();
     }

@@ -12,13 +12,15 @@ import { runtimeWarning } from './runtime';
 /** Creates, configures and starts the service; resolves once it listens. */
 export async function bootstrap(
   config: AppConfig,
-  adapterOptions: Parameters<typeof createFastifyAdapter>[1] = {},
+  // For benchmarks and fixtures: runs on the created app before it is configured.
+  setup: (app: NestFastifyApplication) => void = () => undefined,
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
-    createFastifyAdapter(config, adapterOptions),
+    createFastifyAdapter(config),
     { ...APP_OPTIONS, logger: false },
   );
+  setup(app);
   await configureApp(app);
   await app.listen({ port: config.port, host: config.host });
   return app;

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from './config.loader';
-import { ConfigError, DEFAULT_SQLITE_PATH, parseConfig } from './config.parser';
+import { ConfigError, parseConfig } from './config.parser';
+import { DEFAULT_SQLITE_PATH } from './config.schema';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {

@@ -1,10 +1,12 @@
+export { AppConfig } from './config.types';
 export {
-  AppConfig,
+  DEFAULT_SQLITE_PATH,
   ENVIRONMENTS,
   LOG_LEVELS,
+  type ConfigValues,
   type DatabaseConfig,
   type Environment,
   type LogLevel,
-} from './config.types';
-export { ConfigError, parseConfig, DEFAULT_SQLITE_PATH, type Env } from './config.parser';
+} from './config.schema';
+export { ConfigError, parseConfig, type Env } from './config.parser';
 export { loadConfig } from './config.loader';

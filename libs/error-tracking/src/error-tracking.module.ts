@@ -1,14 +1,15 @@
 import { Global, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { Counter } from 'prom-client';
 import { AppConfig } from '@app/config';
 import { AppLogger, ERROR_REPORTER } from '@app/logging';
-import { METRIC_PREFIX, MetricsService } from '@app/metrics';
-import { droppedErrorReports, modeFor, sentryMode } from '@app/sentry';
+import { modeFor, sentryMode } from '@app/sentry';
 import { ErrorTracker } from './error-tracker.service';
 import { FatalErrorHandler } from './fatal-error.handler';
 import { RequestTracingHooks } from './request-tracing.hooks';
 
-/** Sentry error reporting for Nest: ErrorTracker, the reporter behind AppLogger, drop counting, shutdown flush. */
+/**
+ * Sentry error reporting for Nest: ErrorTracker, the reporter behind AppLogger, request tracing hooks, shutdown
+ * flush. Dropped reports are counted by MetricsModule's error_reports_dropped_total.
+ */
 @Global()
 @Module({
   providers: [
@@ -24,20 +25,7 @@ export class ErrorTrackingModule implements OnApplicationBootstrap, OnApplicatio
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
     private readonly tracker: ErrorTracker,
-    metrics: MetricsService,
-  ) {
-    let reported = 0;
-    new Counter({
-      name: `${METRIC_PREFIX}error_reports_dropped_total`,
-      help: 'Error reports dropped because the Sentry ingest was too slow or down.',
-      registers: [metrics.registry],
-      collect() {
-        const now = droppedErrorReports();
-        if (now > reported) this.inc(now - reported);
-        reported = now;
-      },
-    });
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
     const mode = sentryMode();

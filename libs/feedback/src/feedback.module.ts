@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { FeedbackInsightEntity } from './entities/feedback-insight.entity';
 import { FeedbackEntity } from './entities/feedback.entity';
 import { FeedbackController } from './feedback.controller';
+import { FeedbackRepository } from './feedback.repository';
 import { FeedbackService } from './feedback.service';
 import { FeedbackWriter } from './feedback.writer';
 import { LearningLoopService } from './learning/learning-loop.service';
@@ -11,7 +12,7 @@ import { LearningLoopService } from './learning/learning-loop.service';
 @Module({
   imports: [TypeOrmModule.forFeature([FeedbackEntity, FeedbackInsightEntity])],
   controllers: [FeedbackController],
-  providers: [FeedbackService, FeedbackWriter, LearningLoopService],
-  exports: [FeedbackService, LearningLoopService],
+  providers: [FeedbackRepository, FeedbackService, FeedbackWriter, LearningLoopService],
+  exports: [FeedbackRepository, FeedbackService, LearningLoopService],
 })
 export class FeedbackModule {}

@@ -1,7 +1,5 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, type SelectQueryBuilder } from 'typeorm';
 import { AppLogger, RequestContextService } from '@app/logging';
 import { BusinessMetrics } from '@app/metrics';
 import type { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
@@ -14,6 +12,7 @@ import {
   SENTIMENTS,
   type FeedbackTargetType,
 } from './entities/feedback.entity';
+import { FeedbackRepository } from './feedback.repository';
 import { FeedbackWriter, type WriteResult } from './feedback.writer';
 import { LearningLoopService } from './learning/learning-loop.service';
 import { sentimentOf } from './learning/text-analysis';
@@ -46,7 +45,7 @@ const avg = (value: unknown) =>
 @Injectable()
 export class FeedbackService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: FeedbackRepository,
     private readonly writer: FeedbackWriter,
     private readonly learning: LearningLoopService,
     private readonly business: BusinessMetrics,
@@ -103,21 +102,12 @@ export class FeedbackService {
   /** Newest first, with an opaque cursor for the next page. */
   async recent(query: RecentFeedbackQuery): Promise<RecentFeedback> {
     const limit = query.limit ?? 20;
-    const qb = this.repo()
-      .createQueryBuilder('f')
-      .orderBy('f.created_at', 'DESC')
-      .addOrderBy('f.id', 'DESC')
-      .limit(limit + 1);
-    if (query.target_type) qb.andWhere('f.target_type = :targetType', { targetType: query.target_type });
-    if (query.target_id) qb.andWhere('f.target_id = :targetId', { targetId: query.target_id });
-    if (query.cursor) {
-      const [createdAt, id] = decodeCursor(query.cursor);
-      qb.andWhere('(f.created_at < :createdAt OR (f.created_at = :createdAt AND f.id < :id))', {
-        createdAt,
-        id,
-      });
-    }
-    const rows = await qb.getMany();
+    const rows = await this.repository.recentPage({
+      limit,
+      targetType: query.target_type,
+      targetId: query.target_id,
+      before: query.cursor ? decodeCursor(query.cursor) : undefined,
+    });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -129,45 +119,8 @@ export class FeedbackService {
   /** Totals and breakdowns, computed in the database. */
   async stats(query: FeedbackStatsQuery, now = new Date()): Promise<FeedbackStats> {
     const since = query.since ? new Date(query.since) : undefined;
-    const base = () => {
-      const qb = this.repo().createQueryBuilder('f');
-      if (query.target_type) qb.andWhere('f.target_type = :targetType', { targetType: query.target_type });
-      if (since) qb.andWhere('f.created_at >= :since', { since });
-      return qb;
-    };
-    const grouped = (column: string) =>
-      base()
-        .select(`f.${column}`, 'key')
-        .addSelect('COUNT(*)', 'count')
-        .addSelect('AVG(f.rating)', 'average')
-        .groupBy(`f.${column}`)
-        .getRawMany<{ key: string | number; count: string; average: string }>();
-    const totals = (qb: SelectQueryBuilder<FeedbackEntity>) =>
-      qb
-        .select('COUNT(*)', 'count')
-        .addSelect('AVG(f.rating)', 'average')
-        .getRawOne<{ count: string; average: string }>();
-
-    const dayStart = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - 6 * DAY_MS);
-    const dayExpression =
-      this.dataSource.options.type === 'postgres'
-        ? `to_char(f.created_at, 'YYYY-MM-DD')`
-        : 'substr(f.created_at, 1, 10)';
-    const [all, byType, byCategory, byRating, bySentiment, last24h, daily] = await Promise.all([
-      totals(base()),
-      grouped('target_type'),
-      grouped('category'),
-      grouped('rating'),
-      grouped('sentiment'),
-      totals(base().andWhere('f.created_at >= :dayAgo', { dayAgo: new Date(now.getTime() - DAY_MS) })),
-      base()
-        .andWhere('f.created_at >= :dayStart', { dayStart })
-        .select(dayExpression, 'day')
-        .addSelect('COUNT(*)', 'count')
-        .addSelect('AVG(f.rating)', 'average')
-        .groupBy(dayExpression)
-        .getRawMany<{ day: string; count: string; average: string }>(),
-    ]);
+    const { all, byType, byCategory, byRating, bySentiment, last24h, daily, dayStart } =
+      await this.repository.statistics({ targetType: query.target_type, since }, now, 7);
 
     const fill = <K extends string>(
       keys: readonly K[],
@@ -196,10 +149,6 @@ export class FeedbackService {
       }),
       filters: { target_type: query.target_type ?? null, since: since?.toISOString() ?? null },
     };
-  }
-
-  private repo() {
-    return this.dataSource.getRepository(FeedbackEntity);
   }
 }
 

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '@app/config';
 import { AppLogger } from '@app/logging';
-import { MetricsService } from '@app/metrics';
+import type { Gauge } from 'prom-client';
+import { InjectMetric, MetricCollectors, METRICS } from '@app/metrics';
 
 export interface DatabaseCheck {
   up: boolean;
@@ -30,11 +31,13 @@ export class DatabaseHealth implements OnModuleInit {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
-    private readonly metrics: MetricsService,
+    private readonly collectors: MetricCollectors,
+    @InjectMetric(METRICS.databaseUp) private readonly databaseUp: Gauge,
   ) {}
 
   onModuleInit(): void {
-    this.metrics.setDatabaseProbe(() => this.check().then((result) => result.up));
+    // A scrape runs the (cached, time-bounded) check, so database_up is right even when nothing probes.
+    this.collectors.register(METRICS.databaseUp, async () => void (await this.check()));
   }
 
   check(): Promise<DatabaseCheck> {
@@ -76,7 +79,7 @@ export class DatabaseHealth implements OnModuleInit {
 
   private record(result: DatabaseCheck): void {
     this.last = result;
-    this.metrics.setDatabaseUp(result.up);
+    this.databaseUp.set(result.up ? 1 : 0);
     if (result.up === this.wasUp) return;
     if (!result.up) {
       this.logger.logError('DatabaseDown', `Database check failed: ${result.error}`, {

@@ -1,8 +1,11 @@
 export { MetricsModule } from './metrics.module';
 export { MetricsService } from './metrics.service';
 export { BusinessMetrics } from './business-metrics.service';
+export { MetricCollectors } from './metric-collectors';
+export { METRICS } from './metrics.providers';
+export { HttpMetricsHooks } from './http-metrics.hooks';
 export { recordErrorType } from './error-type';
 export type { MetricsModuleOptions } from './metrics.options';
 export { METRIC_PREFIX, UNMATCHED_ROUTE, OTHER, REQUEST_DURATION_BUCKETS } from './metrics.constants';
 export { RequestMetrics } from './request-metrics';
-export { HttpMetricsHooks } from './http-metrics.hooks';
+export { InjectMetric } from '@willsoto/nestjs-prometheus';

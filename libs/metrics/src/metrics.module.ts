@@ -1,19 +1,32 @@
 import { Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { BusinessMetrics } from './business-metrics.service';
+import { CpuSampler } from './cpu-sampler';
 import { HttpMetricsHooks } from './http-metrics.hooks';
+import { MetricCollectors } from './metric-collectors';
 import { MetricsController } from './metrics.controller';
 import { MetricsTokenGuard } from './metrics-token.guard';
 import { MetricsConfigurableModule } from './metrics.options';
+import { METRIC_PROVIDERS } from './metrics.providers';
 import { MetricsService } from './metrics.service';
 
 /**
- * HTTP, business and system metrics on a registry of this module's own, served at GET /metrics.
- * PrometheusModule only mounts the controller: its default metrics would go to prom-client's global registry.
+ * Every metric of the service, declared here (metrics.providers.ts and the request families in MetricsService),
+ * on a registry of this app's own, served at GET /metrics by @willsoto/nestjs-prometheus's controller (behind the
+ * optional bearer token). Its default metrics would go to prom-client's global registry, so MetricsService
+ * collects them itself.
  */
 @Module({
   imports: [PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: false } })],
-  providers: [MetricsService, BusinessMetrics, HttpMetricsHooks, MetricsTokenGuard],
-  exports: [MetricsService, BusinessMetrics, HttpMetricsHooks],
+  providers: [
+    ...METRIC_PROVIDERS,
+    MetricCollectors,
+    CpuSampler,
+    MetricsService,
+    BusinessMetrics,
+    HttpMetricsHooks,
+    MetricsTokenGuard,
+  ],
+  exports: [...METRIC_PROVIDERS, MetricCollectors, MetricsService, BusinessMetrics, HttpMetricsHooks],
 })
 export class MetricsModule extends MetricsConfigurableModule {}

@@ -1,18 +1,14 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
-import { Gauge } from 'prom-client';
-import { DataSource, LessThan } from 'typeorm';
 import { AppConfig } from '@app/config';
 import { AppLogger } from '@app/logging';
-import { METRIC_PREFIX, MetricsService } from '@app/metrics';
+import { MetricCollectors, METRICS } from '@app/metrics';
 import {
   FeedbackEntity,
   FEEDBACK_TARGET_TYPES,
   type FeedbackTargetType,
   type Sentiment,
 } from '../entities/feedback.entity';
-import { FeedbackInsightEntity } from '../entities/feedback-insight.entity';
+import { FeedbackRepository } from '../feedback.repository';
 import type { FeedbackInsights, TargetInsight, TrendDirection } from './insights.types';
 import { topCounts, words } from './text-analysis';
 
@@ -68,36 +64,20 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
   private recordedDuringRun: FeedbackEntity[] | undefined;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: FeedbackRepository,
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
-    metrics: MetricsService,
+    collectors: MetricCollectors,
   ) {
-    const registers = [metrics.registry];
-    // prom-client calls collect with the gauge as `this`; these reach the loop.
-    const byType = () => this.state.byType;
-    const flaggedCount = () => this.flagged().length;
-    new Gauge({
-      name: `${METRIC_PREFIX}feedback_rating_average`,
-      help: 'Average feedback rating, by target type (the learning loop, updated on every submission).',
-      labelNames: ['target_type'],
-      registers,
-      collect(this: Gauge<'target_type'>) {
-        for (const type of FEEDBACK_TARGET_TYPES) {
-          const value = average(byType()[type]);
-          if (value === null) this.remove({ target_type: type });
-          else this.set({ target_type: type }, value);
-        }
-      },
+    // Computed at scrape time from the running aggregates.
+    collectors.register(METRICS.feedbackRatingAverage, (gauge) => {
+      for (const type of FEEDBACK_TARGET_TYPES) {
+        const value = average(this.state.byType[type]);
+        if (value === null) gauge.remove({ target_type: type });
+        else gauge.set({ target_type: type }, value);
+      }
     });
-    new Gauge({
-      name: `${METRIC_PREFIX}feedback_flagged_targets`,
-      help: 'Workflows and artworks whose average rating is below the flag threshold over enough ratings.',
-      registers,
-      collect(this: Gauge) {
-        this.set(flaggedCount());
-      },
-    });
+    collectors.register(METRICS.feedbackFlaggedTargets, (gauge) => gauge.set(this.flagged().length));
   }
 
   onModuleInit(): void {
@@ -169,35 +149,8 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
   private async compute(trigger: FeedbackInsights['trigger'], now: Date): Promise<FeedbackInsights> {
     this.recordedDuringRun = [];
     try {
-      const repo = this.dataSource.getRepository(FeedbackEntity);
-      const upTo = () => repo.createQueryBuilder('f').where('f.created_at <= :now', { now });
-      const [byType, bySentiment, byTarget, negatives, windows] = await Promise.all([
-        upTo()
-          .select('f.target_type', 'type')
-          .addSelect('COUNT(*)', 'count')
-          .addSelect('SUM(f.rating)', 'sum')
-          .groupBy('f.target_type')
-          .getRawMany<{ type: FeedbackTargetType; count: string; sum: string }>(),
-        upTo()
-          .select('f.sentiment', 'sentiment')
-          .addSelect('COUNT(*)', 'count')
-          .groupBy('f.sentiment')
-          .getRawMany<{ sentiment: Sentiment; count: string }>(),
-        upTo()
-          .andWhere("f.target_type IN ('workflow', 'artwork')")
-          .select('f.target_type', 'type')
-          .addSelect('f.target_id', 'id')
-          .addSelect('COUNT(*)', 'count')
-          .addSelect('SUM(f.rating)', 'sum')
-          .groupBy('f.target_type')
-          .addGroupBy('f.target_id')
-          .getRawMany<{ type: 'workflow' | 'artwork'; id: string; count: string; sum: string }>(),
-        upTo()
-          .andWhere('f.rating <= 2')
-          .select(['f.tags', 'f.comment'])
-          .orderBy('f.created_at', 'DESC')
-          .limit(NEGATIVE_SAMPLE)
-          .getMany(),
+      const [{ byType, bySentiment, byTarget, negatives }, windows] = await Promise.all([
+        this.repository.aggregatesUpTo(now, NEGATIVE_SAMPLE),
         this.trendWindows(now),
       ]);
 
@@ -235,9 +188,7 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
     }
 
     const insights = this.insights();
-    const insightRepo = this.dataSource.getRepository(FeedbackInsightEntity);
-    await insightRepo.insert({ id: randomUUID(), computedAt: now, trigger, payload: insights });
-    await insightRepo.delete({ computedAt: LessThan(new Date(now.getTime() - INSIGHTS_KEPT_DAYS * DAY_MS)) });
+    await this.repository.storeInsights(now, trigger, insights, INSIGHTS_KEPT_DAYS);
     this.logger.logBusinessEvent('feedback_insight_generated', {
       trigger,
       total_feedback: insights.total_feedback,
@@ -250,21 +201,7 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
 
   private async trendWindows(now: Date): Promise<FeedbackInsights['trends']> {
     const window = TREND_WINDOW_DAYS * DAY_MS;
-    const rows = await this.dataSource
-      .getRepository(FeedbackEntity)
-      .createQueryBuilder('f')
-      .select('f.target_type', 'type')
-      .addSelect(`CASE WHEN f.created_at >= :recentStart THEN 'recent' ELSE 'previous' END`, 'window')
-      .addSelect('COUNT(*)', 'count')
-      .addSelect('SUM(f.rating)', 'sum')
-      .where('f.created_at >= :previousStart AND f.created_at <= :now', {
-        previousStart: new Date(now.getTime() - 2 * window),
-        recentStart: new Date(now.getTime() - window),
-        now,
-      })
-      .groupBy('f.target_type')
-      .addGroupBy(`CASE WHEN f.created_at >= :recentStart THEN 'recent' ELSE 'previous' END`)
-      .getRawMany<{ type: FeedbackTargetType; window: 'recent' | 'previous'; count: string; sum: string }>();
+    const rows = await this.repository.trendWindows(now, window);
     const trends = this.noTrends();
     for (const type of FEEDBACK_TARGET_TYPES) {
       const pick = (w: 'recent' | 'previous') => {

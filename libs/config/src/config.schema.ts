@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+
+export const ENVIRONMENTS = ['development', 'test', 'staging', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const LOG_LEVELS = [
+  'trace',
+  'debug',
+  'metrics',
+  'info',
+  'business',
+  'warn',
+  'error',
+  'fatal',
+  'silent',
+] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const LOG_CONSOLE_FORMATS = ['pretty', 'json', 'off'] as const;
+export type LogConsoleFormat = (typeof LOG_CONSOLE_FORMATS)[number];
+
+export type DatabaseConfig =
+  { readonly type: 'postgres'; readonly url: string } | { readonly type: 'sqlite'; readonly path: string };
+
+export const DEFAULT_SQLITE_PATH = 'data/terra_constellata.sqlite';
+
+// Each variable's schema turns the raw string (blank means unset) into its value, or fails with the reason an
+// operator reads after "Invalid configuration: <VARIABLE> ".
+const blankAsUnset = (raw: unknown) =>
+  typeof raw === 'string' ? (raw.trim() === '' ? undefined : raw.trim()) : raw;
+
+function variable<T>(convert: (raw: string | undefined) => T | { reason: string }) {
+  return z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): T => {
+        const value = convert(raw);
+        if (value !== null && typeof value === 'object' && 'reason' in value) {
+          ctx.issues.push({ code: 'custom', message: value.reason, input: raw });
+          return z.NEVER;
+        }
+        return value as T;
+      }),
+  );
+}
+
+const quoted = (raw: string) => JSON.stringify(raw);
+
+function integer<F extends number | undefined>(fallback: F, min: number, max: number) {
+  return variable((raw): number | F | { reason: string } => {
+    if (raw === undefined) return fallback;
+    const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    return Number.isSafeInteger(value) && value >= min && value <= max
+      ? value
+      : { reason: `is ${quoted(raw)}; expected an integer from ${min} to ${max}` };
+  });
+}
+
+function decimal<F extends number | undefined>(fallback: F, min: number, max: number, unset = '') {
+  return variable((raw): number | F | { reason: string } => {
+    if (raw === undefined) return fallback;
+    const value = /^\d*\.?\d+$/.test(raw) ? Number(raw) : NaN;
+    return value >= min && value <= max
+      ? value
+      : { reason: `is ${quoted(raw)}; expected a number from ${min} to ${max}${unset}` };
+  });
+}
+
+function oneOf<T extends string, F extends T | undefined>(allowed: readonly T[], fallback: F) {
+  return variable((raw): T | F | { reason: string } => {
+    if (raw === undefined) return fallback;
+    return (allowed as readonly string[]).includes(raw)
+      ? (raw as T)
+      : { reason: `is ${quoted(raw)}; expected one of ${allowed.join(', ')}` };
+  });
+}
+
+function text<F extends string | undefined>(fallback: F) {
+  return variable((raw): string | F => raw ?? fallback);
+}
+
+// The URL can hold a password, so reasons about it never echo the value.
+const POSTGRES_URL = 'expected postgres://user[:password]@host[:port]/database';
+function postgresUrl(raw: string): string | { reason: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { reason: `is not a URL; ${POSTGRES_URL}` };
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    return { reason: `has scheme "${url.protocol.replace(/:$/, '')}"; ${POSTGRES_URL}` };
+  }
+  if (!url.hostname) return { reason: `has no host; ${POSTGRES_URL}` };
+  if (url.pathname.length <= 1) return { reason: `names no database; ${POSTGRES_URL}` };
+  return raw;
+}
+
+const SENTRY_DSN = 'expected https://<public_key>@<host>/<project_id> (unset means Sentry off)';
+function sentryDsn(raw: string): string | { reason: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { reason: `is not a URL; ${SENTRY_DSN}` };
+  }
+  const ok =
+    (url.protocol === 'http:' || url.protocol === 'https:') && url.username && /\/\d+$/.test(url.pathname);
+  return ok ? raw : { reason: `is not a Sentry DSN; ${SENTRY_DSN}` };
+}
+
+/** Every environment variable the service reads, with its default; the one declaration of the configuration. */
+export const ENV_SCHEMA = z.object({
+  PORT: integer(8000, 0, 65535),
+  HOST: text('0.0.0.0'),
+  ENVIRONMENT: oneOf(ENVIRONMENTS, 'development'),
+  RELEASE_VERSION: text(undefined),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  // Not blank-as-unset: an empty LOG_DIR means console only.
+  LOG_DIR: z.string().optional(),
+  LOG_CONSOLE: oneOf(LOG_CONSOLE_FORMATS, undefined),
+  LOG_MAX_SIZE_MB: integer(50, 1, 102400),
+  LOG_MAX_FILES: integer(14, 1, 1000),
+  DATABASE_URL: variable((raw) => (raw === undefined ? undefined : postgresUrl(raw))),
+  SQLITE_PATH: text(DEFAULT_SQLITE_PATH),
+  SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
+  SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),
+  METRICS_TOKEN: text(undefined),
+  BODY_LIMIT_BYTES: integer(100 * 1024, 1024, 64 * 1024 * 1024),
+  FEEDBACK_INSIGHTS_INTERVAL_MS: integer(60_000, 1000, 86_400_000),
+  FEEDBACK_FLAG_THRESHOLD: decimal(2.5, 1, 5),
+  FEEDBACK_FLAG_MIN_RATINGS: integer(5, 1, 100_000),
+  HEALTH_TIMEOUT_MS: integer(1000, 10, 60_000),
+  HEALTH_CACHE_MS: integer(2000, 0, 60_000),
+  SHUTDOWN_GRACE_MS: integer(undefined, 0, 300_000),
+});
+
+/** The validated configuration, from the parsed variables: its type is this function's result. */
+export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { releaseVersion?: string }) {
+  const local = env.ENVIRONMENT === 'development' || env.ENVIRONMENT === 'test';
+  return {
+    port: env.PORT,
+    /** Interface to listen on. */
+    host: env.HOST,
+    environment: env.ENVIRONMENT,
+    releaseVersion: env.RELEASE_VERSION ?? defaults.releaseVersion ?? packageVersion(),
+    logLevel: env.LOG_LEVEL,
+    /** Empty string means console only. */
+    logDir: env.LOG_DIR === undefined ? 'logs' : env.LOG_DIR.trim(),
+    /** pretty (colored, development), json (one object per line, what collectors read) or off. */
+    logConsole: env.LOG_CONSOLE ?? (env.ENVIRONMENT === 'development' ? 'pretty' : 'json'),
+    /** A log file is rotated when it reaches this size, and at midnight UTC. */
+    logMaxBytes: env.LOG_MAX_SIZE_MB * 1024 * 1024,
+    /** Rotated files kept per log file; older ones are deleted. */
+    logMaxFiles: env.LOG_MAX_FILES,
+    database: (env.DATABASE_URL === undefined
+      ? { type: 'sqlite', path: env.SQLITE_PATH }
+      : { type: 'postgres', url: env.DATABASE_URL }) as DatabaseConfig,
+    sentryDsn: env.SENTRY_DSN,
+    /** Undefined means errors-only: tracing off. */
+    sentryTracesSampleRate: env.SENTRY_TRACES_SAMPLE_RATE,
+    metricsToken: env.METRICS_TOKEN,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    /** How often the learning loop recomputes its insights from the database. */
+    insightsIntervalMs: env.FEEDBACK_INSIGHTS_INTERVAL_MS,
+    /** A workflow or artwork is flagged when its average rating is below this... */
+    flagThreshold: env.FEEDBACK_FLAG_THRESHOLD,
+    /** ...over at least this many ratings. */
+    flagMinRatings: env.FEEDBACK_FLAG_MIN_RATINGS,
+    /** Longest a health check may take before it counts as down. */
+    healthTimeoutMs: env.HEALTH_TIMEOUT_MS,
+    /** How long a health check result is reused by later probes. */
+    healthCacheMs: env.HEALTH_CACHE_MS,
+    /**
+     * After SIGTERM: readiness answers 503 for this long before the server stops accepting connections.
+     * Kubernetes needs a few seconds to take a terminating pod out of its endpoints; a developer does not.
+     */
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? (local ? 0 : 5000),
+  };
+}
+
+export type ConfigValues = Readonly<ReturnType<typeof configValues>>;
+
+let cachedVersion: string | undefined;
+
+// Walks up from this file so the same code finds package.json from src/ (tests) and dist/ (production).
+function packageVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'terra-constellata-observability' && pkg.version) return (cachedVersion = pkg.version);
+    } catch {
+      // not here; keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return (cachedVersion = '0.0.0');
+}

@@ -1,0 +1,157 @@
+import type { Provider } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import type { Server } from 'node:http';
+import type { Counter, Gauge } from 'prom-client';
+import { AppConfig } from '@app/config';
+import { droppedErrorReports } from '@app/sentry';
+import { METRIC_PREFIX } from './metrics.constants';
+import { MetricCollectors } from './metric-collectors';
+import { CpuSampler } from './cpu-sampler';
+
+/** Names of the metrics declared here; inject one with `@InjectMetric(METRICS.x)`. */
+export const METRICS = {
+  workflowsStarted: `${METRIC_PREFIX}workflows_started_total`,
+  workflowsCompleted: `${METRIC_PREFIX}workflows_completed_total`,
+  workflowsFailed: `${METRIC_PREFIX}workflows_failed_total`,
+  artworksGenerated: `${METRIC_PREFIX}artworks_generated_total`,
+  feedbackReceived: `${METRIC_PREFIX}feedback_received_total`,
+  feedbackRatingAverage: `${METRIC_PREFIX}feedback_rating_average`,
+  feedbackFlaggedTargets: `${METRIC_PREFIX}feedback_flagged_targets`,
+  errorReportsDropped: `${METRIC_PREFIX}error_reports_dropped_total`,
+  memoryUsage: `${METRIC_PREFIX}memory_usage_bytes`,
+  cpuUsage: `${METRIC_PREFIX}cpu_usage_percent`,
+  activeConnections: `${METRIC_PREFIX}active_connections`,
+  databaseUp: `${METRIC_PREFIX}database_up`,
+  buildInfo: `${METRIC_PREFIX}build_info`,
+} as const;
+
+// `registers: []`: every metric goes to this app's own registry (MetricsService adds them), never to
+// prom-client's global one, so two apps in one process (tests, benchmarks) keep their own values.
+const own = { registers: [] };
+
+const droppedSeen = new WeakMap<Counter, number>();
+
+/**
+ * Every metric of the service but the three per-request families (RequestMetrics), declared once, as
+ * @willsoto/nestjs-prometheus providers. Values another module owns are set by it (injected) or computed at
+ * scrape time by the collector it registers (MetricCollectors).
+ */
+export const METRIC_PROVIDERS: Provider[] = [
+  makeCounterProvider({
+    ...own,
+    name: METRICS.workflowsStarted,
+    help: 'Workflows started, by type.',
+    labelNames: ['workflow_type'],
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.workflowsCompleted,
+    help: 'Workflows completed successfully, by type.',
+    labelNames: ['workflow_type'],
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.workflowsFailed,
+    help: 'Workflows that failed, by type.',
+    labelNames: ['workflow_type'],
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.artworksGenerated,
+    help: 'Artworks generated, by style.',
+    labelNames: ['style'],
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.feedbackReceived,
+    help: 'User feedback stored, by target type and category.',
+    labelNames: ['target_type', 'category'],
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.feedbackRatingAverage,
+    help: 'Average feedback rating, by target type (the learning loop, updated on every submission).',
+    labelNames: ['target_type'],
+    inject: [MetricCollectors],
+    collect(this: Gauge, collectors: MetricCollectors) {
+      return collectors.collect(METRICS.feedbackRatingAverage, this);
+    },
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.feedbackFlaggedTargets,
+    help: 'Workflows and artworks whose average rating is below the flag threshold over enough ratings.',
+    inject: [MetricCollectors],
+    collect(this: Gauge, collectors: MetricCollectors) {
+      return collectors.collect(METRICS.feedbackFlaggedTargets, this);
+    },
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.errorReportsDropped,
+    help: 'Error reports dropped because the Sentry ingest was too slow or down.',
+    collect(this: Counter) {
+      // The transport counts drops process-wide; each app's counter follows it.
+      const now = droppedErrorReports();
+      const seen = droppedSeen.get(this) ?? 0;
+      if (now > seen) this.inc(now - seen);
+      droppedSeen.set(this, Math.max(now, seen));
+    },
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.memoryUsage,
+    help: 'Memory used by the process, by type (rss, heap_used, heap_total, external).',
+    labelNames: ['type'],
+    collect() {
+      const usage = process.memoryUsage();
+      this.set({ type: 'rss' }, usage.rss);
+      this.set({ type: 'heap_used' }, usage.heapUsed);
+      this.set({ type: 'heap_total' }, usage.heapTotal);
+      this.set({ type: 'external' }, usage.external);
+    },
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.cpuUsage,
+    help: 'CPU used by the process since the previous scrape, in percent of one core.',
+    inject: [CpuSampler],
+    collect(this: Gauge, cpu: CpuSampler) {
+      this.set(cpu.percentSinceLastSample());
+    },
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.activeConnections,
+    help: 'Open HTTP connections.',
+    inject: [HttpAdapterHost],
+    async collect(this: Gauge, adapterHost: HttpAdapterHost) {
+      const http = adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+      const open = await new Promise<number>((resolve) =>
+        http ? http.getConnections((error, count) => resolve(error ? 0 : count)) : resolve(0),
+      );
+      this.set(open);
+    },
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.databaseUp,
+    help: '1 when the last database check passed, 0 otherwise.',
+    inject: [MetricCollectors],
+    // A scrape runs the (cached, time-bounded) check itself, so the gauge is right even when nothing probes.
+    collect(this: Gauge, collectors: MetricCollectors) {
+      return collectors.collect(METRICS.databaseUp, this);
+    },
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.buildInfo,
+    help: 'Always 1; its labels say which version runs in which environment.',
+    labelNames: ['version', 'environment'],
+    inject: [AppConfig],
+    collect(this: Gauge, config: AppConfig) {
+      this.set({ version: config.releaseVersion, environment: config.environment }, 1);
+    },
+  }),
+];
