@@ -118,7 +118,7 @@ describePostgres('the monitoring stack against the running service (real Prometh
       await sleep(100);
     }
 
-    // Traffic: successes, 404s, feedback, workflows, and 500s while the database is cut.
+    // Traffic: successes, 404s, feedback, workflows, and 503s while the database is cut.
     const post = (path: string, body: unknown) =>
       fetch(`${app.url}${path}`, {
         method: 'POST',
@@ -137,7 +137,7 @@ describePostgres('the monitoring stack against the running service (real Prometh
     };
     await post(`/api/workflows/${failing.id}/fail`, { error: 'renderer down' });
     await proxy.cut();
-    for (let i = 0; i < 5; i++) expect((await post('/api/feedback/submit', { rating: 2 })).status).toBe(500);
+    for (let i = 0; i < 5; i++) expect((await post('/api/feedback/submit', { rating: 2 })).status).toBe(503);
     await proxy.restore();
     // Several scrapes and rule evaluations.
     await sleep(3500);
@@ -212,7 +212,7 @@ describePostgres('the monitoring stack against the running service (real Prometh
         (r) => [r.metric.status_code, Number(r.value[1])],
       ),
     );
-    expect(byStatus).toMatchObject({ '404': 5, '500': 5 });
+    expect(byStatus).toMatchObject({ '404': 5, '503': 5 });
     expect(promLog).not.toMatch(/level=error/);
   });
 });

@@ -125,11 +125,13 @@ function storageSpec(makeEngine: () => Promise<Engine>): void {
   });
 }
 
+const TIMEOUTS = { statementTimeoutMs: 5000, acquireTimeoutMs: 5000 };
+
 describe('storage on embedded SQLite', () => {
   storageSpec(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tc-sqlite-'));
     return {
-      database: { type: 'sqlite', path: join(dir, 'nested', 'db.sqlite') },
+      database: { type: 'sqlite', path: join(dir, 'nested', 'db.sqlite'), ...TIMEOUTS },
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     };
   });
@@ -138,7 +140,7 @@ describe('storage on embedded SQLite', () => {
 describePostgres('storage on PostgreSQL', () => {
   storageSpec(async () => {
     const db: TestDatabase = await createTestDatabase();
-    return { database: { type: 'postgres', url: db.url }, cleanup: () => db.drop() };
+    return { database: { type: 'postgres', url: db.url, ...TIMEOUTS }, cleanup: () => db.drop() };
   });
 
   it('lets replicas that start together migrate once, without a race', async () => {
@@ -146,7 +148,7 @@ describePostgres('storage on PostgreSQL', () => {
     const sources = await Promise.all(
       [1, 2, 3].map(() =>
         new DataSource(
-          buildDataSourceOptions({ type: 'postgres', url: db.url }, { poolSize: 2 }),
+          buildDataSourceOptions({ type: 'postgres', url: db.url, ...TIMEOUTS }, { poolSize: 2 }),
         ).initialize(),
       ),
     );

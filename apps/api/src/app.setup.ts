@@ -33,6 +33,14 @@ class MiddlewareOnDemandFastifyAdapter extends FastifyAdapter {
 export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   return new MiddlewareOnDemandFastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    // A client that sends its request (a slow body included) for longer than this gets 408 and is closed.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      // Node enforces requestTimeout only while headersTimeout is not longer (its default is 60 s), and checks
+      // both every 30 s by default, so a short one would fire up to 30 s late.
+      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
+    },
     requestIdHeader: false,
     // Ids in paths may be 128 characters and a longer one deserves a 400 naming the field; Fastify's default
     // of 100 would answer 414 to valid ones.
@@ -60,5 +68,4 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   SwaggerModule.setup(DOCS_PATH.slice(1), app, () => SwaggerModule.createDocument(app, document), {
     customSiteTitle: 'Terra Constellata API',
   });
-  app.enableShutdownHooks();
 }

@@ -26,6 +26,29 @@ export async function bootstrap(
   return app;
 }
 
+/**
+ * SIGTERM and SIGINT close the app (readiness 503, the grace period, in-flight requests finished, logs and
+ * Sentry flushed), then the process exits 0: a clean stop, not a death by signal. A second signal during the
+ * shutdown exits at once.
+ */
+function stopOnSignals(app: NestFastifyApplication): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    app.get(AppLogger).info({ signal }, `${signal} received: stopping`);
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`Shutdown failed: ${(error as Error).message ?? String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 async function main(): Promise<void> {
   let config: AppConfig;
   try {
@@ -40,6 +63,7 @@ async function main(): Promise<void> {
   try {
     const app = await bootstrap(config);
     app.get(FatalErrorHandler).install();
+    stopOnSignals(app);
     const logger = app.get(AppLogger);
     const warning = runtimeWarning();
     if (warning) logger.warn({ node_version: process.versions.node }, warning);

@@ -21,8 +21,14 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_CONSOLE_FORMATS = ['pretty', 'json', 'off'] as const;
 export type LogConsoleFormat = (typeof LOG_CONSOLE_FORMATS)[number];
 
-export type DatabaseConfig =
-  { readonly type: 'postgres'; readonly url: string } | { readonly type: 'sqlite'; readonly path: string };
+export type DatabaseConfig = (
+  { readonly type: 'postgres'; readonly url: string } | { readonly type: 'sqlite'; readonly path: string }
+) & {
+  /** Longest a statement may run (PostgreSQL statement_timeout, and a client-side timeout for a dead link). */
+  readonly statementTimeoutMs: number;
+  /** Longest a request waits for a pooled connection (or, on SQLite, for the write lock). */
+  readonly acquireTimeoutMs: number;
+};
 
 export const DEFAULT_SQLITE_PATH = 'data/terra_constellata.sqlite';
 
@@ -127,6 +133,10 @@ export const ENV_SCHEMA = z.object({
   LOG_MAX_FILES: integer(14, 1, 1000),
   DATABASE_URL: variable((raw) => (raw === undefined ? undefined : postgresUrl(raw))),
   SQLITE_PATH: text(DEFAULT_SQLITE_PATH),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
+  DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 600_000),
+  FEEDBACK_WRITE_QUEUE_MAX: integer(5000, 1, 1_000_000),
+  REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
   SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
   SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),
   METRICS_TOKEN: text(undefined),
@@ -157,9 +167,17 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     logMaxBytes: env.LOG_MAX_SIZE_MB * 1024 * 1024,
     /** Rotated files kept per log file; older ones are deleted. */
     logMaxFiles: env.LOG_MAX_FILES,
-    database: (env.DATABASE_URL === undefined
-      ? { type: 'sqlite', path: env.SQLITE_PATH }
-      : { type: 'postgres', url: env.DATABASE_URL }) as DatabaseConfig,
+    database: {
+      ...(env.DATABASE_URL === undefined
+        ? { type: 'sqlite' as const, path: env.SQLITE_PATH }
+        : { type: 'postgres' as const, url: env.DATABASE_URL }),
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS,
+    } as DatabaseConfig,
+    /** Submissions waiting for the database beyond this many are refused at once with 503. */
+    writeQueueMax: env.FEEDBACK_WRITE_QUEUE_MAX,
+    /** Longest a client may take to send a whole request (a slow body included); then 408 and close. */
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     sentryDsn: env.SENTRY_DSN,
     /** Undefined means errors-only: tracing off. */
     sentryTracesSampleRate: env.SENTRY_TRACES_SAMPLE_RATE,

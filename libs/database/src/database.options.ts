@@ -34,8 +34,15 @@ export function buildDataSourceOptions(
       url: database.url,
       poolSize: extras.poolSize ?? 10,
       // Fail a connection attempt instead of queueing requests forever when the server is gone.
-      connectTimeoutMS: 5000,
-      extra: { options: '-c timezone=UTC', connectionTimeoutMillis: 5000 },
+      connectTimeoutMS: database.acquireTimeoutMs,
+      extra: {
+        // statement_timeout stops a slow statement in the server; query_timeout (node-postgres, client side)
+        // also ends one whose server never answers (a black-holed link), a little later.
+        options: `-c timezone=UTC -c statement_timeout=${database.statementTimeoutMs}`,
+        query_timeout: database.statementTimeoutMs + 1000,
+        // The wait for a pooled connection, and for a new one to connect.
+        connectionTimeoutMillis: database.acquireTimeoutMs,
+      },
     };
   }
   if (database.path !== ':memory:') ensureDirectory(dirname(database.path));
@@ -45,7 +52,7 @@ export function buildDataSourceOptions(
     database: database.path,
     enableWAL: true,
     prepareDatabase: (db: { pragma(source: string): unknown }) => {
-      db.pragma('busy_timeout = 5000');
+      db.pragma(`busy_timeout = ${database.acquireTimeoutMs}`);
       db.pragma('foreign_keys = ON');
     },
   };

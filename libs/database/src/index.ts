@@ -3,3 +3,4 @@ export { buildDataSourceOptions, type DataSourceExtras } from './database.option
 export { runMigrations } from './database.migrator';
 export { MIGRATIONS } from './migrations';
 export { DatabaseLogger } from './database.logger';
+export { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable, isRowDataError } from './database.errors';

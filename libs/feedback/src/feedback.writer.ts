@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import { isRowDataError } from '@app/database';
 import type { FeedbackEntity } from './entities/feedback.entity';
 import { FeedbackRepository } from './feedback.repository';
 
@@ -27,12 +29,23 @@ export class FeedbackWriter {
   private inFlight = 0;
   private readonly maxInFlight: number;
 
-  constructor(private readonly repository: FeedbackRepository) {
+  constructor(
+    private readonly repository: FeedbackRepository,
+    private readonly config: AppConfig,
+  ) {
     // SQLite has one writer; PostgreSQL takes a few batches at once from the pool.
     this.maxInFlight = repository.postgres ? 4 : 1;
   }
 
   write(row: FeedbackEntity): Promise<WriteResult> {
+    // Bounded: when the database stalls, waiting submissions must not pile up in memory without end.
+    if (this.queue.length >= this.config.writeQueueMax) {
+      return Promise.reject(
+        new ServiceUnavailableException(
+          `Too many submissions are waiting for the database (FEEDBACK_WRITE_QUEUE_MAX=${this.config.writeQueueMax}); retry later`,
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
       this.drain();
@@ -63,7 +76,12 @@ export class FeedbackWriter {
         }
       }
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      // One row's bad data must not fail the others that happened to share its INSERT: retry each alone.
+      if (batch.length > 1 && isRowDataError(error)) {
+        for (const p of batch) await this.insert([p]);
+      } else {
+        for (const p of batch) p.reject(error);
+      }
     }
   }
 }

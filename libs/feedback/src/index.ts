@@ -14,3 +14,5 @@ export {
   type Sentiment,
 } from './entities/feedback.entity';
 export { FeedbackInsightEntity } from './entities/feedback-insight.entity';
+export { FeedbackRepository } from './feedback.repository';
+export { FeedbackWriter, type WriteResult } from './feedback.writer';

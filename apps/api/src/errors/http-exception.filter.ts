@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { routeOf } from '@app/common';
 import { AppConfig } from '@app/config';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '@app/database';
 import { AppLogger } from '@app/logging';
 import { recordErrorType } from '@app/metrics';
 
@@ -45,16 +46,37 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const body = this.toBody(exception, String(request.id));
+    const unavailable = isDatabaseUnavailable(exception);
+    const body = unavailable
+      ? this.unavailableBody(String(request.id))
+      : this.toBody(exception, String(request.id));
     recordErrorType(request, exception);
-    if (body.statusCode >= 500) {
-      this.logger.logException(exception, `Unhandled ${errorName(exception)}: ${errorMessage(exception)}`, {
-        request_id: body.request_id,
-        method: request.method,
-        route: routeOf(request),
-      });
+    const where = { request_id: body.request_id, method: request.method, route: routeOf(request) };
+    if (body.statusCode === 503) {
+      // The service cannot serve now (database down or too slow, write queue full): an expected state with its
+      // own health check, alert and log lines, not a bug to report once per request.
+      void reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      this.logger.warn(
+        { ...where, error_type: errorName(exception), reason: errorMessage(exception).slice(0, 500) },
+        'Service unavailable: answered 503',
+      );
+    } else if (body.statusCode >= 500) {
+      this.logger.logException(
+        exception,
+        `Unhandled ${errorName(exception)}: ${errorMessage(exception)}`,
+        where,
+      );
     }
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  private unavailableBody(requestId: string): ErrorBody {
+    return {
+      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+      error: 'Service Unavailable',
+      message: `The database is unavailable or too slow; retry after ${DATABASE_RETRY_AFTER_SECONDS} seconds`,
+      request_id: requestId,
+    };
   }
 
   private toBody(exception: unknown, requestId: string): ErrorBody {

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { RequestTracingHooks } from '@app/error-tracking';
+import { ShutdownState } from '@app/health';
 import { RequestLoggingHooks } from '@app/logging';
 import { HttpMetricsHooks } from '@app/metrics';
 import { DOCS_CSP, securityHeaders } from './security-headers';
@@ -16,7 +17,8 @@ export const DOCS_PATH = '/api/docs';
  * onRequest:
  *   1. request context: echo `x-request-id`, enter the AsyncLocalStorage context (request id, user) that every
  *      logger reads; everything after this, handlers and filters included, runs inside it
- *   2. security headers (computed once at start)
+ *   2. security headers (computed once at start), and `Connection: close` once shutdown has begun, so clients
+ *      reconnect elsewhere instead of sending on a connection the server is about to close
  *   3. tracing: start the request's transaction when sampled (tracing mode only)
  * onResponse (after the response is sent, with its final status and route):
  *   4. metrics: requests_total, request_duration_seconds, errors_total
@@ -28,11 +30,13 @@ export function registerRequestPipeline(app: NestFastifyApplication): void {
   const logging = app.get(RequestLoggingHooks);
   const metrics = app.get(HttpMetricsHooks);
   const tracing = app.get(RequestTracingHooks);
+  const shutdown = app.get(ShutdownState);
 
   const api = securityHeaders();
   const docs = Object.freeze({ ...api, 'content-security-policy': DOCS_CSP });
   const headers: Hook = (request, reply, done) => {
     void reply.headers(request.url.startsWith(DOCS_PATH) ? docs : api);
+    if (shutdown.isShuttingDown) void reply.header('connection', 'close');
     done();
   };
 
