@@ -129,6 +129,7 @@ describe('error tracking with Sentry in errors-only mode', () => {
       valueOf(
         parseExposition((await request(server).get('/metrics').expect(200)).text),
         'terra_constellata_error_reports_dropped_total',
+        { reason: 'queue_full' },
       );
     const before = await dropped();
     receiver.hangRequests();

@@ -14,6 +14,8 @@ export class SentryReceiver {
   readonly items: EnvelopeItem[] = [];
   readonly rawBodies: string[] = [];
   delayMs = 0;
+  /** The status the ingest answers with (429 or 500 play a Sentry that rejects). */
+  status = 200;
   private hanging: ServerResponse[] = [];
   private hang = false;
   private server!: Server;
@@ -42,6 +44,11 @@ export class SentryReceiver {
   /** Holds every request open until release(). */
   hangRequests(): void {
     this.hang = true;
+  }
+
+  /** New requests are answered again; those already held stay held, as on a server that lost them. */
+  stopHanging(): void {
+    this.hang = false;
   }
 
   release(): void {
@@ -75,7 +82,10 @@ export class SentryReceiver {
       this.rawBodies.push(text);
       this.parse(text);
       if (this.hang) return void this.hanging.push(res);
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), this.delayMs);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      // A refusing ingest asks the SDK to wait one second, the shortest Sentry's rate limiter takes.
+      if (this.status === 429) headers['retry-after'] = '1';
+      setTimeout(() => res.writeHead(this.status, headers).end('{}'), this.delayMs);
     });
   }
 

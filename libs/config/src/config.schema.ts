@@ -139,6 +139,7 @@ export const ENV_SCHEMA = z.object({
   REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
   SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
   SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),
+  SENTRY_SEND_TIMEOUT_MS: integer(10_000, 100, 300_000),
   METRICS_TOKEN: text(undefined),
   BODY_LIMIT_BYTES: integer(100 * 1024, 1024, 64 * 1024 * 1024),
   FEEDBACK_INSIGHTS_INTERVAL_MS: integer(60_000, 1000, 86_400_000),
@@ -181,6 +182,8 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     sentryDsn: env.SENTRY_DSN,
     /** Undefined means errors-only: tracing off. */
     sentryTracesSampleRate: env.SENTRY_TRACES_SAMPLE_RATE,
+    /** A report the ingest has not answered within this is given up on (counted as dropped, reason timeout). */
+    sentrySendTimeoutMs: env.SENTRY_SEND_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     /** How often the learning loop recomputes its insights from the database. */

@@ -1,7 +1,7 @@
 import { Global, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@app/config';
 import { AppLogger, ERROR_REPORTER } from '@app/logging';
-import { modeFor, sentryMode } from '@app/sentry';
+import { modeFor, onDeliveryStateChange, sentryMode } from '@app/sentry';
 import { ErrorTracker } from './error-tracker.service';
 import { FatalErrorHandler } from './fatal-error.handler';
 import { RequestTracingHooks } from './request-tracing.hooks';
@@ -39,6 +39,15 @@ export class ErrorTrackingModule implements OnApplicationBootstrap, OnApplicatio
           ? 'Sentry on, errors only (SENTRY_TRACES_SAMPLE_RATE unset): no per-request work'
           : `Sentry on, tracing ${(this.config.sentryTracesSampleRate ?? 0) * 100} % of requests`;
     this.logger.info({ sentry: mode }, line);
+    // Warn, not error: an error line would itself be reported to the ingest that is failing.
+    onDeliveryStateChange((working, reason) => {
+      if (working) this.logger.info('Sentry: error reports are delivered again');
+      else
+        this.logger.warn(
+          { reason },
+          'Sentry: error reports are not being delivered; they are dropped and counted in terra_constellata_error_reports_dropped_total until delivery works again',
+        );
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

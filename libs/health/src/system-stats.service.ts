@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { statfs } from 'node:fs/promises';
+import type { StatsFs } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { AppConfig } from '@app/config';
@@ -52,12 +53,24 @@ export class SystemStats {
   async diskUsagePercent(): Promise<number> {
     const usages = await Promise.all(
       this.paths.map(async (path) => {
-        const stats = await statfs(path);
+        const stats = await statfsNearest(path);
         const used = stats.blocks - stats.bfree;
         const usable = used + stats.bavail;
         return usable > 0 ? (used / usable) * 100 : 0;
       }),
     );
     return round1(Math.max(0, ...usages));
+  }
+}
+
+// A directory can vanish while the service runs (an operator cleaning up logs): its parent is on the same
+// filesystem as far as anyone can tell, and the report must not fail because of it.
+async function statfsNearest(path: string): Promise<StatsFs> {
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      return await statfs(current);
+    } catch (error) {
+      if (dirname(current) === current) throw error;
+    }
   }
 }

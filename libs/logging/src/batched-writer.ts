@@ -7,6 +7,8 @@ export interface BatchedWriterOptions {
   flushMs: number;
   /** Close the descriptor at end() (files yes, stdout no). */
   closeFd: boolean;
+  /** Told of failed and successful writes; by default a failed batch is one stderr line. */
+  faults?: { failed(error: unknown, bytes: number): void; succeeded(): void };
 }
 
 /**
@@ -21,6 +23,8 @@ export class BatchedWriter {
   private writing = false;
   private ended = false;
   private idle: Array<() => void> = [];
+  /** Bytes written to the descriptor so far. */
+  bytesWritten = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -29,6 +33,11 @@ export class BatchedWriter {
   ) {
     this.timer = setInterval(() => this.flush(), options.flushMs);
     this.timer.unref();
+  }
+
+  /** Lines are waiting in memory or being written. */
+  get hasPending(): boolean {
+    return this.writing || this.pendingLength > 0;
   }
 
   write(line: string): boolean {
@@ -87,11 +96,17 @@ export class BatchedWriter {
       if (error) {
         // A non-blocking pipe (stdout) can be full for a moment; anything else loses this batch.
         if (error.code === 'EAGAIN') return void setTimeout(() => this.writeOut(data), 5);
-        process.stderr.write(
-          `log write failed (${error.code ?? error.message}); ${data.length} bytes lost\n`,
-        );
+        if (this.options.faults) this.options.faults.failed(error, data.length);
+        else
+          process.stderr.write(
+            `log write failed (${error.code ?? error.message}); ${data.length} bytes lost\n`,
+          );
       } else if (written < data.length) {
+        this.bytesWritten += written;
         return this.writeOut(data.subarray(written));
+      } else {
+        this.bytesWritten += written;
+        this.options.faults?.succeeded();
       }
       this.writing = false;
       if (this.pendingLength >= this.options.minLength || (this.ended && this.pendingLength > 0)) {

@@ -4,7 +4,7 @@ import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometh
 import type { Server } from 'node:http';
 import type { Counter, Gauge } from 'prom-client';
 import { AppConfig } from '@app/config';
-import { droppedErrorReports } from '@app/sentry';
+import { DROP_REASONS, droppedErrorReports, type DropReason } from '@app/sentry';
 import { METRIC_PREFIX } from './metrics.constants';
 import { MetricCollectors } from './metric-collectors';
 import { CpuSampler } from './cpu-sampler';
@@ -30,7 +30,7 @@ export const METRICS = {
 // prom-client's global one, so two apps in one process (tests, benchmarks) keep their own values.
 const own = { registers: [] };
 
-const droppedSeen = new WeakMap<Counter, number>();
+const droppedSeen = new WeakMap<Counter, Record<DropReason, number>>();
 
 /**
  * Every metric of the service but the three per-request families (RequestMetrics), declared once, as
@@ -90,13 +90,16 @@ export const METRIC_PROVIDERS: Provider[] = [
   makeCounterProvider({
     ...own,
     name: METRICS.errorReportsDropped,
-    help: 'Error reports dropped because the Sentry ingest was too slow or down.',
+    help: 'Error reports not delivered to Sentry, by reason: queue_full, network, timeout, rejected.',
+    labelNames: ['reason'],
     collect(this: Counter) {
       // The transport counts drops process-wide; each app's counter follows it.
       const now = droppedErrorReports();
-      const seen = droppedSeen.get(this) ?? 0;
-      if (now > seen) this.inc(now - seen);
-      droppedSeen.set(this, Math.max(now, seen));
+      const seen = droppedSeen.get(this) ?? { ...now, queue_full: 0, network: 0, timeout: 0, rejected: 0 };
+      for (const reason of DROP_REASONS) {
+        this.inc({ reason }, Math.max(0, now[reason] - seen[reason]));
+      }
+      droppedSeen.set(this, { ...now });
     },
   }),
   makeGaugeProvider({

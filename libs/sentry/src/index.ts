@@ -1,6 +1,9 @@
 export {
   buildSentryOptions,
   droppedErrorReports,
+  DROP_REASONS,
+  onDeliveryStateChange,
+  type DropReason,
   initSentry,
   modeFor,
   sentryMode,

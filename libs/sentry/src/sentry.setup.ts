@@ -14,17 +14,49 @@ export const SENTRY_MAX_IN_FLIGHT = 200;
 /** How long shutdown waits for pending events. */
 export const SENTRY_FLUSH_TIMEOUT_MS = 2000;
 
+/** Why an envelope was not delivered: the label of error_reports_dropped_total. */
+export const DROP_REASONS = ['queue_full', 'network', 'timeout', 'rejected'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** Sends given up on (timed out) whose request may still be open; past this, new ones are dropped. */
+const MAX_ABANDONED = 1000;
+
 let mode: SentryMode = 'off';
-let dropped = 0;
+const dropped: Record<DropReason, number> = { queue_full: 0, network: 0, timeout: 0, rejected: 0 };
+let delivering = true;
+let deliveryListener: ((working: boolean, reason: DropReason | undefined) => void) | undefined;
 
 /** The mode Sentry was started in by initSentry(). */
 export function sentryMode(): SentryMode {
   return mode;
 }
 
-/** Envelopes dropped because the ingest was too slow or down (the transport's queue was full). */
-export function droppedErrorReports(): number {
+/** Envelopes not delivered since the process started, by reason. */
+export function droppedErrorReports(): Readonly<Record<DropReason, number>> {
   return dropped;
+}
+
+/**
+ * Told once when delivery starts failing (with the first reason) and once when an envelope is delivered again,
+ * so an outage of the ingest is two log lines, not one per event.
+ */
+export function onDeliveryStateChange(
+  listener: (working: boolean, reason: DropReason | undefined) => void,
+): void {
+  deliveryListener = listener;
+}
+
+function drop(reason: DropReason): void {
+  dropped[reason]++;
+  if (!delivering) return;
+  delivering = false;
+  deliveryListener?.(false, reason);
+}
+
+function delivered(): void {
+  if (delivering) return;
+  delivering = true;
+  deliveryListener?.(true, undefined);
 }
 
 export function modeFor(config: AppConfig): SentryMode {
@@ -34,21 +66,52 @@ export function modeFor(config: AppConfig): SentryMode {
     : 'errors';
 }
 
-// A slow or dead ingest must not hold memory without bound or slow anything down: past SENTRY_MAX_IN_FLIGHT
-// envelopes in flight, new ones are dropped and counted.
-function boundedTransport(options: Parameters<typeof Sentry.makeNodeTransport>[0]) {
-  const inner = Sentry.makeNodeTransport(options);
-  let inFlight = 0;
-  return {
-    send: (envelope: Parameters<typeof inner.send>[0]) => {
-      if (inFlight >= SENTRY_MAX_IN_FLIGHT) {
-        dropped++;
-        return Promise.resolve({});
-      }
-      inFlight++;
-      return Promise.resolve(inner.send(envelope)).finally(() => inFlight--);
-    },
-    flush: (timeout?: number) => inner.flush(timeout),
+// A slow, hung or dead ingest must not hold memory without bound, slow anything down or stop delivery after
+// it recovers: past SENTRY_MAX_IN_FLIGHT envelopes in flight new ones are dropped; a send with no answer within
+// the send timeout frees its slot; every envelope not delivered is counted with its reason.
+function boundedTransport(sendTimeoutMs: number) {
+  return (options: Parameters<typeof Sentry.makeNodeTransport>[0]) => {
+    const inner = Sentry.makeNodeTransport(options);
+    let inFlight = 0;
+    let abandoned = 0;
+    return {
+      send: (envelope: Parameters<typeof inner.send>[0]) => {
+        if (inFlight >= SENTRY_MAX_IN_FLIGHT || abandoned >= MAX_ABANDONED) {
+          drop('queue_full');
+          return Promise.resolve({});
+        }
+        inFlight++;
+        return new Promise<Awaited<ReturnType<typeof inner.send>>>((resolve) => {
+          let settled = false;
+          const settle = (reason: DropReason | undefined, result: Awaited<ReturnType<typeof inner.send>>) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            inFlight--;
+            if (reason) drop(reason);
+            else delivered();
+            resolve(result);
+          };
+          const timer = setTimeout(() => {
+            // The request may still be open: it stays counted as abandoned until it ends one way or another.
+            abandoned++;
+            settle('timeout', {});
+            void sending.finally(() => abandoned--);
+          }, sendTimeoutMs);
+          timer.unref();
+          const sending = Promise.resolve(inner.send(envelope)).then(
+            (response) => {
+              // No status: Sentry's transport did not send it, because the ingest asked it to wait (a 429 or
+              // its rate-limit header earlier): the ingest's refusal all the same.
+              const status = response?.statusCode;
+              settle(status === undefined || status >= 400 ? 'rejected' : undefined, response);
+            },
+            () => settle('network', {}),
+          );
+        });
+      },
+      flush: (timeout?: number) => inner.flush(timeout),
+    };
   };
 }
 
@@ -82,7 +145,7 @@ export function buildSentryOptions(config: AppConfig): Sentry.NodeOptions {
     // Unset rather than 0 when off: a rate of 0 still runs the tracing machinery, and measured slower.
     // RequestTracingHook samples before it starts a transaction, so every transaction started is kept.
     ...(tracing ? { tracesSampleRate: 1 } : {}),
-    transport: boundedTransport,
+    transport: boundedTransport(config.sentrySendTimeoutMs),
     // bufferSize above our own bound, so that ours decides and counts what is dropped. keepAlive: Sentry's
     // transport opens a connection (and a TLS handshake) per envelope by default, which in tracing mode is
     // one per sampled request.
