@@ -150,6 +150,12 @@ describe('the app over HTTP (production configuration)', () => {
     });
   });
 
+  it('never echoes the query string of an unknown route: it can carry tokens', async () => {
+    const res = await request(server).get('/nope?token=SECRET-in-query&x=1').expect(404);
+    expect(res.body.message).toBe('Cannot GET /nope');
+    expect(res.text).not.toContain('SECRET');
+  });
+
   it('keeps the status and message of an HttpException', async () => {
     const res = await request(server).get('/e2e-probe/teapot').expect(418);
     expect(res.body).toMatchObject({ statusCode: 418, message: 'short and stout' });

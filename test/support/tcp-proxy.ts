@@ -3,12 +3,14 @@ import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './post
 
 /**
  * A TCP proxy on 127.0.0.1 in front of a real server, that a test can cut (connections reset, port closed),
- * turn into a black hole (connections accepted, nothing forwarded) or restore, on the same port.
+ * turn into a black hole (connections accepted, nothing forwarded), slow down (every packet from the server
+ * held back) or restore, on the same port.
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private mode: 'forward' | 'blackhole' = 'forward';
+  private delayMs = 0;
   port = 0;
 
   private constructor(
@@ -47,9 +49,15 @@ export class TcpProxy {
     if (!this.server) await this.listen();
   }
 
-  /** Forwards again, on the same port. */
+  /** Holds back every packet from the server for `ms`, on open connections too: the database crawls. */
+  slow(ms: number): void {
+    this.delayMs = ms;
+  }
+
+  /** Forwards again, on the same port, at full speed. */
   async restore(): Promise<void> {
     this.mode = 'forward';
+    this.delayMs = 0;
     if (!this.server) await this.listen();
   }
 
@@ -71,7 +79,15 @@ export class TcpProxy {
       });
       upstream.on('error', () => client.destroy());
       client.on('close', () => upstream.destroy());
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      upstream.on('data', (chunk: Buffer) => {
+        if (this.delayMs === 0) return void client.write(chunk);
+        upstream.pause();
+        setTimeout(() => {
+          if (!client.destroyed) client.write(chunk);
+          upstream.resume();
+        }, this.delayMs);
+      });
     });
     this.server = server;
     return new Promise((resolve, reject) => {

@@ -49,6 +49,10 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     // Fastify's own per-request logger would be a second log line for every request; @app/logging writes one.
     logger: false,
     return503OnClosing: false,
+    // At close, Fastify would destroy every connection with no request in progress, including one just accepted
+    // whose request is still on its way: the client sees a reset. Every response since SIGTERM says
+    // `Connection: close`, so connections end by themselves; a silent one ends at REQUEST_TIMEOUT_MS.
+    forceCloseConnections: false,
   });
 }
 

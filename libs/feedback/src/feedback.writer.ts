@@ -12,6 +12,7 @@ export interface WriteResult {
 
 interface Pending {
   row: FeedbackEntity;
+  queuedAt: number;
   resolve(result: WriteResult): void;
   reject(error: unknown): void;
 }
@@ -21,7 +22,9 @@ const MAX_BATCH = 250;
 /**
  * Group commit: a submission is inserted at once when the database is idle; while inserts are in flight, new
  * submissions wait and go together in the next multi-row INSERT. Nothing waits on a timer, and every promise
- * resolves only after its row is committed, so a 201 still means stored.
+ * resolves only after its row is committed, so a 201 still means stored. The wait is bounded twice: by the queue's
+ * length (FEEDBACK_WRITE_QUEUE_MAX) and by time: a submission that waited longer than the statement timeout
+ * before its INSERT could start is answered 503 instead of waiting on.
  */
 @Injectable()
 export class FeedbackWriter {
@@ -47,14 +50,20 @@ export class FeedbackWriter {
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
+      this.queue.push({ row, queuedAt: Date.now(), resolve, reject });
       this.drain();
     });
   }
 
   private drain(): void {
+    const oldest = Date.now() - this.config.database.statementTimeoutMs;
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
+      const batch: Pending[] = [];
+      for (const p of this.queue.splice(0, MAX_BATCH)) {
+        if (p.queuedAt >= oldest) batch.push(p);
+        else p.reject(new ServiceUnavailableException('Waited too long for the database; retry later'));
+      }
+      if (batch.length === 0) continue;
       this.inFlight++;
       void this.insert(batch).finally(() => {
         this.inFlight--;

@@ -51,6 +51,28 @@ function openLogDirectory(dir: string): string {
   }
 }
 
+/** Longest SQL text an error line carries: a multi-row INSERT can be hundreds of kilobytes. */
+const MAX_ERROR_SQL = 2000;
+
+/**
+ * pino's error serializer, less what a database error carries about other people: TypeORM's QueryFailedError
+ * holds the statement's bound parameters, which for a group-committed INSERT are every row of the batch
+ * (other users' comments and metadata). Kept: type, message, stack, the driver's code, the SQL text (cut).
+ */
+export function serializeError(error: unknown): unknown {
+  const out = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  if (!out || typeof out !== 'object') return out;
+  delete out.parameters;
+  if (typeof out.query === 'string' && out.query.length > MAX_ERROR_SQL) {
+    out.query = `${out.query.slice(0, MAX_ERROR_SQL)}… (${out.query.length} chars)`;
+  }
+  const driver = out.driverError as Record<string, unknown> | undefined;
+  if (driver && typeof driver === 'object') {
+    out.driverError = { code: driver.code, message: driver.message, severity: driver.severity };
+  }
+  return out;
+}
+
 /**
  * The service's one pino logger: console (pretty or JSON) plus, when LOG_DIR is set, every line in
  * terra_constellata.log and error-and-above in errors.log. Built once at start; nothing here runs per request.
@@ -103,6 +125,7 @@ export function createRootLogger(config: AppConfig): RootLogger {
       base: { service: SERVICE_NAME, environment: config.environment, version: config.releaseVersion },
       timestamp: time,
       formatters: { level: (label: string) => levelFields[label] ?? { level: label.toUpperCase() } },
+      serializers: { err: serializeError },
     },
     pino.multistream<Level | AppLevel>(streams, { levels, dedupe: false }),
   );

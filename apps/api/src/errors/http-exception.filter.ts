@@ -85,6 +85,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const response = exception.getResponse();
       const fromResponse =
         typeof response === 'object' && response !== null ? (response as Partial<ErrorBody>) : {};
+      // Nest's not-found handler says "Cannot GET /path?query": the query string can carry tokens.
+      if (
+        statusCode === 404 &&
+        typeof fromResponse.message === 'string' &&
+        fromResponse.message.startsWith('Cannot ')
+      ) {
+        fromResponse.message = fromResponse.message.replace(/\?.*$/s, '');
+      }
       // Thrown on purpose (a 503 included), so its message is meant for the client.
       return {
         statusCode,
