@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, runMigrations } from '@app/database';
 import { FeedbackEntity, FeedbackRepository, FeedbackWriter } from '@app/feedback';
 import { createTestApp, type TestApp } from './support/app';
+import { ProbeController } from './support/probe.controller';
 import { startBuiltApp } from './support/built-app';
 import { createTestDatabase, describePostgres, type TestDatabase } from './support/postgres';
 import { databaseBehindProxy, type TcpProxy } from './support/tcp-proxy';
@@ -236,6 +237,34 @@ describePostgres('one bad row in a group-committed INSERT', () => {
     } finally {
       await dataSource.destroy();
       await db.drop();
+    }
+  });
+});
+
+describe('the request deadline', () => {
+  it('answers 503 with Retry-After a request whose handler is still busy after REQUEST_DEADLINE_MS', async () => {
+    const t = await createTestApp({ REQUEST_DEADLINE_MS: '500' }, { controllers: [ProbeController] });
+    try {
+      const server = t.app.getHttpServer();
+      const [res, ms] = await timed(
+        request(server).get('/e2e-probe/slow?ms=2000').set('x-request-id', 'late-1'),
+      );
+      expect(res.status).toBe(503);
+      expect(ms).toBeGreaterThanOrEqual(450);
+      expect(ms).toBeLessThan(1500);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'The request took longer than REQUEST_DEADLINE_MS (500 ms); retry after 5 seconds',
+        request_id: 'late-1',
+      });
+      // A request within the deadline is untouched, and the late handler's own answer breaks nothing.
+      await request(server).get('/e2e-probe/slow?ms=50').expect(200);
+      await sleep(1700);
+      await request(server).get('/').expect(200);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpException, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpException, Param, Post, Query } from '@nestjs/common';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export class ProbeDto {
@@ -32,6 +32,13 @@ export class ProbeController {
   @Get('item/:id')
   item(@Param('id') id: string): { id: string } {
     return { id };
+  }
+
+  /** Answers after `ms` milliseconds: a handler stuck on something slow. */
+  @Get('slow')
+  async slow(@Query('ms') ms: string): Promise<{ waited: number }> {
+    await new Promise((resolve) => setTimeout(resolve, Number(ms)));
+    return { waited: Number(ms) };
   }
 
   @Get('boom')

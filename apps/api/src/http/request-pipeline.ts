@@ -4,6 +4,8 @@ import { RequestTracingHooks } from '@app/error-tracking';
 import { ShutdownState } from '@app/health';
 import { RequestLoggingHooks } from '@app/logging';
 import { HttpMetricsHooks } from '@app/metrics';
+import { AppConfig } from '@app/config';
+import { requestDeadline } from './request-deadline';
 import { DOCS_CSP, securityHeaders } from './security-headers';
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
@@ -19,11 +21,14 @@ export const DOCS_PATH = '/api/docs';
  *      logger reads; everything after this, handlers and filters included, runs inside it
  *   2. security headers (computed once at start), and `Connection: close` once shutdown has begun, so clients
  *      reconnect elsewhere instead of sending on a connection the server is about to close
- *   3. tracing: start the request's transaction when sampled (tracing mode only)
+ *   3. the request deadline: a request still unanswered after REQUEST_DEADLINE_MS is answered 503
+ *   4. tracing: start the request's transaction when sampled (tracing mode only)
  * onResponse (after the response is sent, with its final status and route):
- *   4. metrics: requests_total, request_duration_seconds, errors_total
- *   5. the "API Request" log line
- *   6. tracing: end the transaction
+ *   5. the request deadline forgets the request
+ *   6. metrics: requests_total, request_duration_seconds, errors_total
+ *   7. the "API Request" log line
+ *   8. tracing: end the transaction
+ * onRequestAbort (the client went away): the request deadline forgets the request
  */
 export function registerRequestPipeline(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
@@ -31,6 +36,7 @@ export function registerRequestPipeline(app: NestFastifyApplication): void {
   const metrics = app.get(HttpMetricsHooks);
   const tracing = app.get(RequestTracingHooks);
   const shutdown = app.get(ShutdownState);
+  const deadline = requestDeadline(fastify, app.get(AppConfig).requestDeadlineMs);
 
   const api = securityHeaders();
   const docs = Object.freeze({ ...api, 'content-security-policy': DOCS_CSP });
@@ -40,12 +46,13 @@ export function registerRequestPipeline(app: NestFastifyApplication): void {
     done();
   };
 
-  const onRequest: Hook[] = [logging.onRequest, headers];
-  const onResponse: Hook[] = [metrics.onResponse, logging.onResponse];
+  const onRequest: Hook[] = [logging.onRequest, headers, deadline.onRequest];
+  const onResponse: Hook[] = [deadline.onResponse, metrics.onResponse, logging.onResponse];
   if (tracing.onRequest && tracing.onResponse) {
     onRequest.push(tracing.onRequest);
     onResponse.push(tracing.onResponse);
   }
   for (const hook of onRequest) fastify.addHook('onRequest', hook);
   for (const hook of onResponse) fastify.addHook('onResponse', hook);
+  fastify.addHook('onRequestAbort', deadline.onRequestAbort);
 }
