@@ -532,6 +532,7 @@ export async function knobs(options: BenchOptions) {
       env: base,
       script: join(SERVERS, 'full-with-middleware.js'),
     },
+    { name: 'no request deadline (REQUEST_DEADLINE_MS=0)', env: { ...base, REQUEST_DEADLINE_MS: '0' } },
     { name: 'no log files (LOG_DIR=)', env: { ...base, LOG_DIR: '' } },
     { name: 'no console (LOG_CONSOLE=off)', env: { ...base, LOG_CONSOLE: 'off' } },
     { name: 'pretty console (LOG_CONSOLE=pretty)', env: { ...base, LOG_CONSOLE: 'pretty' } },

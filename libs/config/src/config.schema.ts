@@ -137,7 +137,7 @@ export const ENV_SCHEMA = z.object({
   DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 600_000),
   FEEDBACK_WRITE_QUEUE_MAX: integer(5000, 1, 1_000_000),
   REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
-  REQUEST_DEADLINE_MS: integer(30_000, 100, 600_000),
+  REQUEST_DEADLINE_MS: integer(30_000, 0, 600_000),
   SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
   SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),
   SENTRY_SEND_TIMEOUT_MS: integer(10_000, 100, 300_000),
@@ -180,7 +180,7 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     writeQueueMax: env.FEEDBACK_WRITE_QUEUE_MAX,
     /** Longest a client may take to send a whole request (a slow body included); then 408 and close. */
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
-    /** A request still unanswered this long after it arrived is answered 503, whatever it waits on. */
+    /** A request still unanswered this long after it arrived is answered 503, whatever it waits on; 0: off. */
     requestDeadlineMs: env.REQUEST_DEADLINE_MS,
     sentryDsn: env.SENTRY_DSN,
     /** Undefined means errors-only: tracing off. */

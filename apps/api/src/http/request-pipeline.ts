@@ -21,7 +21,7 @@ export const DOCS_PATH = '/api/docs';
  *      logger reads; everything after this, handlers and filters included, runs inside it
  *   2. security headers (computed once at start), and `Connection: close` once shutdown has begun, so clients
  *      reconnect elsewhere instead of sending on a connection the server is about to close
- *   3. the request deadline: a request still unanswered after REQUEST_DEADLINE_MS is answered 503
+ *   3. the request deadline: a request still unanswered after REQUEST_DEADLINE_MS is answered 503 (0: off)
  *   4. tracing: start the request's transaction when sampled (tracing mode only)
  * onResponse (after the response is sent, with its final status and route):
  *   5. the request deadline forgets the request
@@ -36,7 +36,8 @@ export function registerRequestPipeline(app: NestFastifyApplication): void {
   const metrics = app.get(HttpMetricsHooks);
   const tracing = app.get(RequestTracingHooks);
   const shutdown = app.get(ShutdownState);
-  const deadline = requestDeadline(fastify, app.get(AppConfig).requestDeadlineMs);
+  const deadlineMs = app.get(AppConfig).requestDeadlineMs;
+  const deadline = deadlineMs > 0 ? requestDeadline(fastify, deadlineMs) : undefined;
 
   const api = securityHeaders();
   const docs = Object.freeze({ ...api, 'content-security-policy': DOCS_CSP });
@@ -46,13 +47,17 @@ export function registerRequestPipeline(app: NestFastifyApplication): void {
     done();
   };
 
-  const onRequest: Hook[] = [logging.onRequest, headers, deadline.onRequest];
-  const onResponse: Hook[] = [deadline.onResponse, metrics.onResponse, logging.onResponse];
+  const onRequest: Hook[] = [logging.onRequest, headers];
+  const onResponse: Hook[] = [metrics.onResponse, logging.onResponse];
+  if (deadline) {
+    onRequest.push(deadline.onRequest);
+    onResponse.unshift(deadline.onResponse);
+    fastify.addHook('onRequestAbort', deadline.onRequestAbort);
+  }
   if (tracing.onRequest && tracing.onResponse) {
     onRequest.push(tracing.onRequest);
     onResponse.push(tracing.onResponse);
   }
   for (const hook of onRequest) fastify.addHook('onRequest', hook);
   for (const hook of onResponse) fastify.addHook('onResponse', hook);
-  fastify.addHook('onRequestAbort', deadline.onRequestAbort);
 }
