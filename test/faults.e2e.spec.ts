@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, runMigrations } from '@app/database';
 import { FeedbackEntity, FeedbackRepository, FeedbackWriter } from '@app/feedback';
 import { createTestApp, type TestApp } from './support/app';
+import { feedbackRow } from './support/feedback-row';
 import { ProbeController } from './support/probe.controller';
 import { startBuiltApp } from './support/built-app';
 import { createTestDatabase, describePostgres, type TestDatabase } from './support/postgres';
@@ -203,21 +204,7 @@ describePostgres('one bad row in a group-committed INSERT', () => {
       await runMigrations(dataSource);
       const repository = new FeedbackRepository(dataSource);
       const row = (i: number, comment: string) =>
-        Object.assign(new FeedbackEntity(), {
-          id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-          targetType: 'general',
-          targetId: null,
-          rating: 3,
-          comment,
-          category: 'other',
-          tags: [],
-          metadata: null,
-          sentiment: 'neutral',
-          userId: null,
-          requestId: null,
-          idempotencyKey: null,
-          createdAt: new Date(),
-        });
+        feedbackRow({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, comment });
       // Validation refuses NUL before any of this; here it stands for any row PostgreSQL rejects.
       await expect(
         repository.insertMany([row(1, 'fine'), row(2, 'nul \u0000 here'), row(3, 'fine')]),

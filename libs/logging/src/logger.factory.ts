@@ -17,6 +17,7 @@ import {
   cachedIsoTime,
   LEVEL_VALUES,
   requestLineRenderer,
+  requestLinePinoFields,
   type RequestLineFields,
   type RequestLineLevel,
 } from './request-line';
@@ -140,18 +141,7 @@ export function createRootLogger(config: AppConfig): RootLogger {
       ? // Development: through pino, so pino-pretty shows it like every other line.
         (level: RequestLineLevel, f: RequestLineFields) => {
           if (!logger.isLevelEnabled(level)) return;
-          logger[level](
-            {
-              request_id: f.requestId,
-              user_id: f.userId,
-              method: f.method,
-              route: f.route,
-              path: f.path,
-              status_code: f.statusCode,
-              duration_ms: f.durationMs,
-            },
-            'API Request',
-          );
+          logger[level](requestLinePinoFields(f), 'API Request');
         }
       : (level: RequestLineLevel, f: RequestLineFields) => {
           const value = LEVEL_VALUES[level];

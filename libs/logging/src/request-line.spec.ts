@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@app/config';
 import { createRootLogger } from './logger.factory';
-import { cachedIsoTime, type RequestLineFields, type RequestLineLevel } from './request-line';
+import {
+  cachedIsoTime,
+  requestLinePinoFields,
+  type RequestLineFields,
+  type RequestLineLevel,
+} from './request-line';
 
 const CASES: Array<[RequestLineLevel, RequestLineFields]> = [
   [
@@ -67,18 +72,7 @@ describe('the hand-rendered request line', () => {
       );
       for (const [level, f] of CASES) {
         root.logRequest(level, f);
-        root.logger[level](
-          {
-            request_id: f.requestId,
-            user_id: f.userId,
-            method: f.method,
-            route: f.route,
-            path: f.path,
-            status_code: f.statusCode,
-            duration_ms: f.durationMs,
-          },
-          'API Request',
-        );
+        root.logger[level](requestLinePinoFields(f), 'API Request');
       }
       await root.close();
       const lines = readFileSync(join(dir, 'terra_constellata.log'), 'utf8').split('\n').filter(Boolean);

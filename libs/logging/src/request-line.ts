@@ -22,6 +22,19 @@ export interface RequestLineFields {
   durationMs: number;
 }
 
+/** The request line's fields as pino logs them: the one definition the hand renderer below must match. */
+export function requestLinePinoFields(f: RequestLineFields): Record<string, unknown> {
+  return {
+    request_id: f.requestId,
+    user_id: f.userId,
+    method: f.method,
+    route: f.route,
+    path: f.path,
+    status_code: f.statusCode,
+    duration_ms: f.durationMs,
+  };
+}
+
 /** `,"time":"<ISO>"` for now, made once per millisecond: under load many lines share one. */
 export function cachedIsoTime(): () => string {
   let lastMs = -1;
