@@ -96,7 +96,7 @@ describePostgres('a stuck, slow or cut database answers 503 in bounded time, and
       expect(res.status).toBe(503);
       expect(ms).toBeLessThan(6000);
     }
-    const [read, readMs] = await timed(request(server).get('/api/feedback/recent'));
+    const [read, readMs] = await timed(request(server).get('/api/feedback/stats'));
     expect(read.status).toBe(503);
     expect(readMs).toBeLessThan(6000);
     proxy.slow(0);

@@ -204,3 +204,39 @@ describe('graceful shutdown', () => {
     await expect(fetch(`${url}/health/live`)).rejects.toThrow();
   });
 });
+
+describePostgres('health in production tells a probe the kind of failure, not the internals', () => {
+  it('says unreachable or timeout, never a host, port or driver message, and logs the detail', async () => {
+    const { db, proxy, url } = await databaseBehindProxy();
+    const t = await createTestApp({
+      ENVIRONMENT: 'production',
+      DATABASE_URL: url,
+      HEALTH_CACHE_MS: '0',
+      HEALTH_TIMEOUT_MS: '500',
+    });
+    try {
+      const server = t.app.getHttpServer();
+      await proxy.cut();
+      const health = await request(server).get('/health').expect(503);
+      expect(health.body.checks.database.error).toBe('unreachable');
+      const ready = await request(server).get('/health/ready').expect(503);
+      expect(ready.body.error.database.message).toBe('unreachable');
+      for (const body of [health.text, ready.text]) {
+        expect(body).not.toContain('127.0.0.1');
+        expect(body).not.toContain(String(proxy.port));
+        expect(body).not.toMatch(/ECONNREFUSED|connect/i);
+      }
+      await proxy.blackhole();
+      const slow = await request(server).get('/health/ready').expect(503);
+      expect(slow.body.error.database.message).toBe('timeout');
+      await sleep(400); // log lines are written in batches every 250 ms
+      expect(JSON.stringify(errorLines(t))).toMatch(
+        /Database check failed: .*(ECONNREFUSED|connect|terminated)/i,
+      );
+    } finally {
+      await t.close();
+      await proxy.stop();
+      await db.drop();
+    }
+  }, 30_000);
+});

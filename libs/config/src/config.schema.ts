@@ -142,6 +142,13 @@ export const ENV_SCHEMA = z.object({
   SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),
   SENTRY_SEND_TIMEOUT_MS: integer(10_000, 100, 300_000),
   METRICS_TOKEN: text(undefined),
+  FEEDBACK_READ_TOKENS: variable((raw) => {
+    if (raw === undefined) return [];
+    const tokens = raw.split(',').map((token) => token.trim());
+    return tokens.every((token) => /^[\x21-\x7e]{16,}$/.test(token))
+      ? tokens
+      : { reason: 'must be a comma-separated list of tokens of 16 or more printable characters' };
+  }),
   BODY_LIMIT_BYTES: integer(100 * 1024, 1024, 64 * 1024 * 1024),
   FEEDBACK_INSIGHTS_INTERVAL_MS: integer(60_000, 1000, 86_400_000),
   FEEDBACK_FLAG_THRESHOLD: decimal(2.5, 1, 5),
@@ -188,6 +195,8 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     /** A report the ingest has not answered within this is given up on (counted as dropped, reason timeout). */
     sentrySendTimeoutMs: env.SENTRY_SEND_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
+    /** Bearer tokens that may read individual feedback (GET /api/feedback/recent); empty: see FeedbackReadGuard. */
+    feedbackReadTokens: env.FEEDBACK_READ_TOKENS as readonly string[],
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     /** How often the learning loop recomputes its insights from the database. */
     insightsIntervalMs: env.FEEDBACK_INSIGHTS_INTERVAL_MS,

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
+import { FeedbackReadGuard } from './feedback-read.guard';
 import { toRecord, type FeedbackRecord } from './dto/feedback.response';
 import { ArtworkTargetParams, SubmitFeedbackDto, WorkflowTargetParams } from './dto/submit-feedback.dto';
 import type { FeedbackTargetType } from './entities/feedback.entity';
@@ -72,7 +73,9 @@ export class FeedbackController {
   }
 
   @Get('recent')
-  @ApiOperation({ summary: 'Recent feedback, newest first, with cursor pagination' })
+  @UseGuards(FeedbackReadGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Recent feedback, newest first, with cursor pagination (needs a read token)' })
   recent(@Query() query: RecentFeedbackQuery): Promise<RecentFeedback> {
     return this.feedback.recent(query);
   }

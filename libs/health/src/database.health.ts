@@ -9,7 +9,10 @@ import { InjectMetric, MetricCollectors, METRICS } from '@app/metrics';
 export interface DatabaseCheck {
   up: boolean;
   latencyMs: number;
+  /** The driver's own words: for the log and for people at a development machine. */
   error?: string;
+  /** What an unauthenticated probe may be told in production: no host, port or driver text. */
+  publicError?: 'timeout' | 'unreachable';
   checkedAt: number;
 }
 
@@ -68,6 +71,7 @@ export class DatabaseHealth implements OnModuleInit {
         up: false,
         latencyMs: round(performance.now() - started),
         error: message,
+        publicError: error instanceof CheckTimeoutError ? 'timeout' : 'unreachable',
         checkedAt: Date.now(),
       };
     } finally {

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '@app/config';
-import { DatabaseHealth } from './database.health';
+import { DatabaseHealth, type DatabaseCheck } from './database.health';
 import { ShutdownState } from './shutdown.state';
 import { SystemStats } from './system-stats.service';
 
@@ -61,7 +61,7 @@ export class HealthController {
         database: {
           status: database.up ? 'up' : 'down',
           latency_ms: database.latencyMs,
-          ...(database.error ? { error: database.error } : {}),
+          ...(database.error ? { error: this.errorFor(database) } : {}),
         },
         disk: { status: disk > DEGRADED_PERCENT ? 'down' : 'up', used_percent: disk },
         memory: { status: memory > DEGRADED_PERCENT ? 'down' : 'up', used_percent: memory },
@@ -90,9 +90,15 @@ export class HealthController {
         const result = await this.database.check();
         return result.up
           ? session.up({ latency_ms: result.latencyMs })
-          : session.down({ latency_ms: result.latencyMs, message: result.error ?? 'down' });
+          : session.down({ latency_ms: result.latencyMs, message: this.errorFor(result) ?? 'down' });
       },
     ]);
+  }
+
+  // The probes answer anyone who reaches the port: in production they say what kind of failure it is, and the
+  // driver's text (hosts, ports, users) goes to the log only.
+  private errorFor(check: DatabaseCheck): string | undefined {
+    return this.config.isProduction ? check.publicError : check.error;
   }
 
   // Terminus throws a 503 exception for "not ready"; that is an answer, not an error to log and report.
