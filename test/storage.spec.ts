@@ -27,6 +27,7 @@ function feedback(overrides: Partial<FeedbackEntity> = {}): FeedbackEntity {
     userId: 'user-456',
     requestId: 'req-123',
     idempotencyKey: null,
+    requestFingerprint: null,
     // Milliseconds survive the round trip on both engines; anything finer is not promised.
     createdAt: new Date('2026-11-27T10:54:17.358Z'),
     ...overrides,

@@ -136,6 +136,7 @@ export const ENV_SCHEMA = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
   DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 600_000),
   FEEDBACK_WRITE_QUEUE_MAX: integer(5000, 1, 1_000_000),
+  FEEDBACK_IDEMPOTENCY_TTL_MS: integer(86_400_000, 1000, 30 * 86_400_000),
   REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
   REQUEST_DEADLINE_MS: integer(30_000, 0, 600_000),
   SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
@@ -185,6 +186,8 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     } as DatabaseConfig,
     /** Submissions waiting for the database beyond this many are refused at once with 503. */
     writeQueueMax: env.FEEDBACK_WRITE_QUEUE_MAX,
+    /** An Idempotency-Key replays its submission for this long; then it is freed. */
+    idempotencyTtlMs: env.FEEDBACK_IDEMPOTENCY_TTL_MS,
     /** Longest a client may take to send a whole request (a slow body included); then 408 and close. */
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     /** A request still unanswered this long after it arrived is answered 503, whatever it waits on; 0: off. */

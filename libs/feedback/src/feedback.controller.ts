@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Ip,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
@@ -13,7 +25,10 @@ import { LearningLoopService } from './learning/learning-loop.service';
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
   required: false,
-  description: 'A retried submission with the same key returns the original record and stores nothing new',
+  description:
+    'A retried submission with the same key returns the original record and stores nothing new. A key belongs ' +
+    'to its caller (user id, or client address when anonymous), endpoint and target, and replays for ' +
+    'FEEDBACK_IDEMPOTENCY_TTL_MS; the same key with a different body is a 422.',
 };
 
 @ApiTags('feedback')
@@ -30,12 +45,14 @@ export class FeedbackController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiResponse({ status: 201, description: 'The stored record' })
   @ApiResponse({ status: 400, description: 'A field is invalid; the message names each one' })
+  @ApiResponse({ status: 422, description: 'The Idempotency-Key was used for a different submission' })
   submit(
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Ip() ip: string,
   ): Promise<FeedbackRecord> {
-    return this.store('general', null, dto, key, reply);
+    return this.store('general', null, dto, key, reply, ip);
   }
 
   @Post('workflow/:workflowId')
@@ -47,8 +64,9 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Ip() ip: string,
   ): Promise<FeedbackRecord> {
-    return this.store('workflow', params.workflowId, dto, key, reply);
+    return this.store('workflow', params.workflowId, dto, key, reply, ip);
   }
 
   @Post('artwork/:artworkId')
@@ -60,8 +78,9 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Ip() ip: string,
   ): Promise<FeedbackRecord> {
-    return this.store('artwork', params.artworkId, dto, key, reply);
+    return this.store('artwork', params.artworkId, dto, key, reply, ip);
   }
 
   @Get('stats')
@@ -92,8 +111,9 @@ export class FeedbackController {
     dto: SubmitFeedbackDto,
     key: string | undefined,
     reply: FastifyReply,
+    ip: string,
   ): Promise<FeedbackRecord> {
-    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key);
+    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key, { ip });
     if (replayed) void reply.header('idempotent-replayed', 'true');
     return toRecord(record);
   }

@@ -20,6 +20,7 @@ const COLUMNS = [
   'user_id',
   'request_id',
   'idempotency_key',
+  'request_fingerprint',
   'created_at',
 ];
 
@@ -99,6 +100,16 @@ export class FeedbackRepository {
         originals.set(row.idempotencyKey!, row);
     }
     return { skipped, originals };
+  }
+
+  /** Frees the Idempotency-Keys of rows created before `cutoff`: a later request may use them again. */
+  async expireIdempotencyKeys(cutoff: Date): Promise<void> {
+    await this.repo()
+      .createQueryBuilder()
+      .update(FeedbackEntity)
+      .set({ idempotencyKey: null })
+      .where('idempotency_key IS NOT NULL AND created_at < :cutoff', { cutoff })
+      .execute();
   }
 
   /** Newest first; one more row than `limit` when there is a next page. */
@@ -254,6 +265,7 @@ export class FeedbackRepository {
       row.userId,
       row.requestId,
       row.idempotencyKey,
+      row.requestFingerprint,
       // PostgreSQL takes the Date (written as UTC, see @app/database); SQLite stores TypeORM's UTC text form.
       this.postgres ? row.createdAt : row.createdAt.toISOString().replace('T', ' ').replace('Z', ''),
     ];

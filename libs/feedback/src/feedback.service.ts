@@ -1,5 +1,12 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import {
+  BadRequestException,
+  Injectable,
+  UnprocessableEntityException,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { AppConfig } from '@app/config';
 import { AppLogger, RequestContextService } from '@app/logging';
 import { BusinessMetrics } from '@app/metrics';
 import type { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
@@ -41,9 +48,18 @@ const num = (value: unknown) => Number(value ?? 0);
 const avg = (value: unknown) =>
   value === null || value === undefined ? null : Math.round(Number(value) * 100) / 100;
 
+/** Who sent a submission, beside its user id: the client's address scopes an anonymous Idempotency-Key. */
+export interface Caller {
+  ip: string;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
 /** Stores feedback and answers the reporting queries. */
 @Injectable()
-export class FeedbackService {
+export class FeedbackService implements OnModuleInit, OnModuleDestroy {
+  private expiry: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly repository: FeedbackRepository,
     private readonly writer: FeedbackWriter,
@@ -51,17 +67,40 @@ export class FeedbackService {
     private readonly business: BusinessMetrics,
     private readonly logger: AppLogger,
     private readonly context: RequestContextService,
+    private readonly config: AppConfig,
   ) {}
+
+  // Keys are freed a little after their time, by every replica alike (the UPDATE is idempotent).
+  onModuleInit(): void {
+    const every = Math.min(3_600_000, Math.max(250, Math.floor(this.config.idempotencyTtlMs / 4)));
+    this.expiry = setInterval(() => void this.expireIdempotencyKeys(), every);
+    this.expiry.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.expiry);
+  }
+
+  private async expireIdempotencyKeys(): Promise<void> {
+    try {
+      await this.repository.expireIdempotencyKeys(new Date(Date.now() - this.config.idempotencyTtlMs));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'Expiring idempotency keys failed; retried at the next interval');
+    }
+  }
 
   /**
    * Stores one submission (or returns the original for a repeated Idempotency-Key) once it is committed; the
-   * row names the request it came in and its user.
+   * row names the request it came in and its user. A key belongs to its caller, endpoint and target: another
+   * user's or another target's use of the same key is another submission, and the same key with another body
+   * is refused (422), so a replay only ever returns the caller's own record.
    */
   async submit(
     targetType: FeedbackTargetType,
     targetId: string | null,
     dto: SubmitFeedbackDto,
     idempotencyKey: string | undefined,
+    caller: Caller,
   ): Promise<WriteResult> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new BadRequestException(['Idempotency-Key: must be 1-128 characters from A-Z a-z 0-9 . _ : -']);
@@ -80,10 +119,21 @@ export class FeedbackService {
       sentiment: sentimentOf(dto.rating, dto.comment),
       userId: dto.user_id ?? this.context.userId ?? null,
       requestId: this.context.requestId ?? null,
-      idempotencyKey: idempotencyKey ?? null,
+      idempotencyKey: null as string | null,
+      requestFingerprint: null as string | null,
       createdAt: new Date(),
     });
+    if (idempotencyKey !== undefined) {
+      const who = row.userId ? `user:${row.userId}` : `client:${caller.ip}`;
+      row.idempotencyKey = sha256([who, targetType, targetId ?? '', idempotencyKey].join('\u0000'));
+      row.requestFingerprint = fingerprint(row);
+    }
     const result = await this.writer.write(row);
+    if (result.replayed && result.record.requestFingerprint !== row.requestFingerprint) {
+      throw new UnprocessableEntityException([
+        'Idempotency-Key: already used for a different submission; use a new key for new feedback',
+      ]);
+    }
     if (!result.replayed) {
       this.business.feedbackReceived(targetType, category);
       this.logger.logBusinessEvent('feedback_received', {
@@ -165,4 +215,23 @@ function decodeCursor(cursor: string): [Date, string] {
     // fall through to the 400
   }
   throw new BadRequestException(['cursor: must be a next_cursor returned by this endpoint']);
+}
+
+// What makes two submissions the same request: every stored field a client sends, in a fixed order.
+function fingerprint(row: FeedbackEntity): string {
+  const metadata = row.metadata
+    ? Object.fromEntries(Object.entries(row.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : null;
+  return sha256(
+    JSON.stringify([
+      row.targetType,
+      row.targetId,
+      row.rating,
+      row.comment,
+      row.category,
+      row.tags,
+      metadata,
+      row.userId,
+    ]),
+  );
 }

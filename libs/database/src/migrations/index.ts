@@ -1,5 +1,10 @@
 import { CreateFeedback1764270000000 } from './1764270000000-create-feedback';
 import { CreateInsightsWorkflowsArtworks1764280000000 } from './1764280000000-create-insights-workflows-artworks';
+import { AddRequestFingerprint1764290000000 } from './1764290000000-add-request-fingerprint';
 
 /** Every migration, oldest first. A new migration file must be added here. */
-export const MIGRATIONS = [CreateFeedback1764270000000, CreateInsightsWorkflowsArtworks1764280000000];
+export const MIGRATIONS = [
+  CreateFeedback1764270000000,
+  CreateInsightsWorkflowsArtworks1764280000000,
+  AddRequestFingerprint1764290000000,
+];

@@ -56,8 +56,13 @@ export class FeedbackEntity {
   @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
   requestId!: string | null;
 
+  /** A digest of the caller, endpoint, target and the client's Idempotency-Key; null once the key expired. */
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true, unique: true })
   idempotencyKey!: string | null;
+
+  /** A digest of the submission, so a retry with the same key and another body can be refused. */
+  @Column({ name: 'request_fingerprint', type: 'varchar', length: 64, nullable: true })
+  requestFingerprint!: string | null;
 
   @Column({ name: 'created_at' })
   createdAt!: Date;
