@@ -61,6 +61,12 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.useLogger(app.get(NestPinoLogger));
   app.flushLogs();
   registerRequestPipeline(app);
+  // Node closes a CONNECT request's socket without a word when nothing handles it: answer 400 and close.
+  app
+    .getHttpServer()
+    .on('connect', (_request: unknown, socket: { end(data: string): void }) =>
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'),
+    );
   // The API speaks JSON: any other body (text/plain included, which Fastify parses by default) is a 415.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   const document = new DocumentBuilder()

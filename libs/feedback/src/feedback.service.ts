@@ -25,6 +25,7 @@ import { LearningLoopService } from './learning/learning-loop.service';
 import { sentimentOf } from './learning/text-analysis';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DAY_MS = 86_400_000;
 
 export interface FeedbackStats {
@@ -210,7 +211,15 @@ function decodeCursor(cursor: string): [Date, string] {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
     const date = new Date(createdAt);
-    if (typeof id === 'string' && !Number.isNaN(date.getTime())) return [date, id];
+    // Only what this endpoint issues: an id the service made and a time both engines can store.
+    if (
+      typeof id === 'string' &&
+      CURSOR_ID.test(id) &&
+      date.getTime() >= 0 &&
+      date.getUTCFullYear() < 10_000
+    ) {
+      return [date, id];
+    }
   } catch {
     // fall through to the 400
   }

@@ -42,3 +42,15 @@ describe('forbiddenInput', () => {
     );
   });
 });
+
+describe('forbiddenInput and reserved names', () => {
+  it.each(['constructor', 'prototype', 'toString', 'hasOwnProperty', '__proto__'])(
+    'refuses %s as a field name anywhere, naming where',
+    (name) => {
+      const top = JSON.parse(`{"rating": 3, "${name}": {"x": 1}}`) as unknown;
+      expect(forbiddenInput(top)).toBe(`${name}: is a reserved name and cannot be a field`);
+      const nested = JSON.parse(`{"metadata": {"${name}": "v"}}`) as unknown;
+      expect(forbiddenInput(nested)).toBe(`metadata.${name}: is a reserved name and cannot be a field`);
+    },
+  );
+});

@@ -8,6 +8,10 @@ import {
 /** Deepest nesting accepted in any request body or query: the API's own shapes are at most three deep. */
 export const MAX_INPUT_DEPTH = 32;
 
+// Names that would be silently dropped or turned into {} on their way into a DTO (and, elsewhere, could reach an
+// object's prototype): refused wherever they appear, so what is stored is what was sent.
+const RESERVED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype).concat('prototype'));
+
 // "tags.3: each value in tags must be shorter than or equal to 50 characters": field path first, then why.
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
@@ -38,6 +42,7 @@ export function forbiddenInput(value: unknown): string | undefined {
       if (key.includes('\u0000'))
         return `${path || 'body'}: field names must not contain NUL (\\u0000) characters`;
       const childPath = path ? `${path}.${key}` : key;
+      if (RESERVED_NAMES.has(key)) return `${childPath}: is a reserved name and cannot be a field`;
       stack.push([child, childPath, depth + 1]);
     }
   }
@@ -54,8 +59,22 @@ class AppValidationPipe extends ValidationPipe {
       const problem = forbiddenInput(value);
       if (problem) throw new BadRequestException([problem]);
     }
+    // A DTO body must be an object: `null`, an array or a number would otherwise validate as an empty DTO.
+    if (metadata.type === 'body' && isDto(metadata.metatype) && !isPlainObject(value)) {
+      throw new BadRequestException(['body: must be a JSON object']);
+    }
     return super.transform(value, metadata);
   }
+}
+
+function isPlainObject(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isDto(metatype: ArgumentMetadata['metatype']): boolean {
+  return (
+    typeof metatype === 'function' && ![String, Boolean, Number, Array, Object].includes(metatype as never)
+  );
 }
 
 export function createValidationPipe(): ValidationPipe {

@@ -1,0 +1,113 @@
+import { connect } from 'node:net';
+import request from 'supertest';
+import { createTestApp, type TestApp } from './support/app';
+
+describe('hostile input gets a 400 naming what is wrong, and nothing is stored', () => {
+  let t: TestApp;
+  let server: Parameters<typeof request>[0];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = t.app.getHttpServer();
+  });
+
+  afterAll(() => t.close());
+
+  const stored = async () =>
+    (await request(server).get('/api/feedback/stats').expect(200)).body.total as number;
+
+  it.each([
+    ['a top-level "prototype" field', '{"rating":3,"prototype":{"a":1}}', 'prototype: is a reserved name'],
+    [
+      'metadata keyed "constructor"',
+      '{"rating":3,"metadata":{"constructor":"x"}}',
+      'metadata.constructor: is a reserved name',
+    ],
+    [
+      'metadata keyed "toString"',
+      '{"rating":3,"metadata":{"toString":"x"}}',
+      'metadata.toString: is a reserved name',
+    ],
+    [
+      'metadata keyed "hasOwnProperty"',
+      '{"rating":3,"metadata":{"hasOwnProperty":1}}',
+      'metadata.hasOwnProperty: is a reserved name',
+    ],
+    ['a body of null', 'null', 'body: must be a JSON object'],
+    ['a body that is an array', '[{"rating":3}]', 'body: must be a JSON object'],
+    [
+      'JSON nested 5,000 deep in metadata',
+      `{"rating":3,"metadata":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`,
+      'must not be nested more than 32 levels deep',
+    ],
+  ])('%s', async (_name, body, message) => {
+    const before = await stored();
+    const res = await request(server)
+      .post('/api/feedback/submit')
+      .set('content-type', 'application/json')
+      .send(body)
+      .expect(400);
+    expect(JSON.stringify(res.body.message)).toContain(message);
+    expect(await stored()).toBe(before);
+  });
+
+  it('refuses a workflow input keyed "constructor" and an artwork body of null', async () => {
+    const input = await request(server)
+      .post('/api/workflows')
+      .set('content-type', 'application/json')
+      .send('{"type":"map_rendering","input":{"constructor":{"a":1}}}')
+      .expect(400);
+    expect(input.body.message).toEqual(['input.constructor: is a reserved name and cannot be a field']);
+    const artwork = await request(server)
+      .post('/api/artworks')
+      .set('content-type', 'application/json')
+      .send('null')
+      .expect(400);
+    expect(artwork.body.message).toEqual(['body: must be a JSON object']);
+  });
+
+  it.each(['__proto__=x', 'constructor=x'])(
+    'refuses the query %s like any unknown parameter',
+    async (query) => {
+      const res = await request(server).get(`/api/feedback/recent?${query}`).expect(400);
+      expect(JSON.stringify(res.body.message)).toMatch(/reserved name|should not exist/);
+    },
+  );
+
+  it.each([
+    [
+      'a date before 1970',
+      Buffer.from(
+        JSON.stringify(['-271821-04-20T00:00:00.000Z', '00000000-0000-4000-8000-000000000000']),
+      ).toString('base64url'),
+    ],
+    [
+      'an id with a NUL',
+      Buffer.from(JSON.stringify(['2026-11-30T00:00:00.000Z', 'a\u0000b'])).toString('base64url'),
+    ],
+    [
+      'an id the service never issues',
+      Buffer.from(JSON.stringify(['2026-11-30T00:00:00.000Z', "1' OR '1'='1"])).toString('base64url'),
+    ],
+    ['not base64 JSON', '!!!'],
+  ])('refuses a cursor with %s', async (_name, cursor) => {
+    const res = await request(server).get('/api/feedback/recent').query({ cursor }).expect(400);
+    expect(res.body.message).toEqual(['cursor: must be a next_cursor returned by this endpoint']);
+  });
+
+  it('answers CONNECT with 400 and closes, rather than dropping the connection', async () => {
+    await new Promise<void>((resolve) =>
+      (server as import('node:http').Server).listen(0, '127.0.0.1', resolve),
+    );
+    const { port } = (server as import('node:http').Server).address() as { port: number };
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+});
