@@ -41,7 +41,15 @@ export async function startServer(
   let stderr = '';
   const child = spawn(process.execPath, [script], {
     cwd,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_GRACE_MS: '0', ...env },
+    // No write rate limit: the load comes from one address and the bench measures throughput.
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SHUTDOWN_GRACE_MS: '0',
+      RATE_LIMIT_WRITES: '0',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (chunk) => (stderr += chunk));

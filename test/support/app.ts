@@ -36,6 +36,8 @@ export async function createTestApp(
     SQLITE_PATH: join(dir, 'db.sqlite'),
     LOG_DIR: join(dir, 'logs'),
     LOG_CONSOLE: 'off',
+    // Tests send thousands of writes from one address; the rate-limit tests set their own.
+    RATE_LIMIT_WRITES: '0',
     ...env,
   });
   const builder = Test.createTestingModule({

@@ -29,6 +29,7 @@ export async function startBuiltApp(env: Record<string, string>, script = BUILT_
       HOST: '127.0.0.1',
       LOG_CONSOLE: 'json',
       SHUTDOWN_GRACE_MS: '0',
+      RATE_LIMIT_WRITES: '0',
       ...env,
     },
     cwd,

@@ -7,6 +7,7 @@ import { FEEDBACK_CATEGORIES, FEEDBACK_TARGET_TYPES, FeedbackModule } from '@app
 import { HealthModule } from '@app/health';
 import { LoggingModule } from '@app/logging';
 import { MetricsModule } from '@app/metrics';
+import { RateLimitModule } from '@app/rate-limit';
 import { AppController } from './app.controller';
 import { HttpExceptionFilter } from './errors/http-exception.filter';
 import { createValidationPipe } from './errors/validation.pipe';
@@ -31,6 +32,7 @@ export class AppModule {
           feedbackCategories: FEEDBACK_CATEGORIES,
         }),
         ErrorTrackingModule,
+        RateLimitModule,
         HealthModule,
         FeedbackModule,
         WorkflowsModule,

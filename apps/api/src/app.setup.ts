@@ -33,6 +33,7 @@ class MiddlewareOnDemandFastifyAdapter extends FastifyAdapter {
 export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   return new MiddlewareOnDemandFastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy as boolean | number | string[],
     // A client that sends its request (a slow body included) for longer than this gets 408 and is closed.
     requestTimeout: config.requestTimeoutMs,
     http: {

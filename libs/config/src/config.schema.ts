@@ -137,6 +137,17 @@ export const ENV_SCHEMA = z.object({
   DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 600_000),
   FEEDBACK_WRITE_QUEUE_MAX: integer(5000, 1, 1_000_000),
   FEEDBACK_IDEMPOTENCY_TTL_MS: integer(86_400_000, 1000, 30 * 86_400_000),
+  RATE_LIMIT_WRITES: integer(600, 0, 1_000_000),
+  TRUST_PROXY: variable((raw): boolean | number | string[] | { reason: string } => {
+    if (raw === undefined || raw === 'false') return false;
+    if (raw === 'true') return true;
+    if (/^\d{1,2}$/.test(raw)) return Number(raw);
+    const list = raw.split(',').map((entry) => entry.trim());
+    return list.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))
+      ? list
+      : { reason: 'must be false, true, a hop count, or a comma-separated list of proxy addresses or CIDRs' };
+  }),
+  RATE_LIMIT_WINDOW_MS: integer(60_000, 1000, 3_600_000),
   REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
   REQUEST_DEADLINE_MS: integer(30_000, 0, 600_000),
   SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
@@ -188,6 +199,14 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     writeQueueMax: env.FEEDBACK_WRITE_QUEUE_MAX,
     /** An Idempotency-Key replays its submission for this long; then it is freed. */
     idempotencyTtlMs: env.FEEDBACK_IDEMPOTENCY_TTL_MS,
+    /** Writes (feedback, workflows, artworks) one client address may make per window; 0: no limit. */
+    rateLimitWrites: env.RATE_LIMIT_WRITES,
+    rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
+    /**
+     * Which proxies' X-Forwarded-For to believe for the client's address (rate limits, anonymous idempotency
+     * keys): behind an ingress, every client would otherwise share the ingress's address.
+     */
+    trustProxy: env.TRUST_PROXY as boolean | number | readonly string[],
     /** Longest a client may take to send a whole request (a slow body included); then 408 and close. */
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     /** A request still unanswered this long after it arrived is answered 503, whatever it waits on; 0: off. */

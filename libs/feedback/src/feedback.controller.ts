@@ -13,6 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { WriteRateLimitGuard } from '@app/rate-limit';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
 import { FeedbackReadGuard } from './feedback-read.guard';
 import { toRecord, type FeedbackRecord } from './dto/feedback.response';
@@ -40,6 +41,7 @@ export class FeedbackController {
   ) {}
 
   @Post('submit')
+  @UseGuards(WriteRateLimitGuard)
   @HttpCode(201)
   @ApiOperation({ summary: 'General user feedback' })
   @ApiHeader(IDEMPOTENCY_HEADER)
@@ -56,6 +58,7 @@ export class FeedbackController {
   }
 
   @Post('workflow/:workflowId')
+  @UseGuards(WriteRateLimitGuard)
   @HttpCode(201)
   @ApiOperation({ summary: 'Feedback on one workflow' })
   @ApiHeader(IDEMPOTENCY_HEADER)
@@ -70,6 +73,7 @@ export class FeedbackController {
   }
 
   @Post('artwork/:artworkId')
+  @UseGuards(WriteRateLimitGuard)
   @HttpCode(201)
   @ApiOperation({ summary: 'Feedback on one artwork' })
   @ApiHeader(IDEMPOTENCY_HEADER)

@@ -24,6 +24,7 @@ export const METRICS = {
   activeConnections: `${METRIC_PREFIX}active_connections`,
   databaseUp: `${METRIC_PREFIX}database_up`,
   buildInfo: `${METRIC_PREFIX}build_info`,
+  rateLimited: `${METRIC_PREFIX}rate_limited_total`,
 } as const;
 
 // `registers: []`: every metric goes to this app's own registry (MetricsService adds them), never to
@@ -86,6 +87,12 @@ export const METRIC_PROVIDERS: Provider[] = [
     collect(this: Gauge, collectors: MetricCollectors) {
       return collectors.collect(METRICS.feedbackFlaggedTargets, this);
     },
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.rateLimited,
+    help: 'Requests refused with 429 because their client exceeded RATE_LIMIT_WRITES, by route template.',
+    labelNames: ['route'],
   }),
   makeCounterProvider({
     ...own,

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { WriteRateLimitGuard } from '@app/rate-limit';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FailWorkflowDto, RecordArtworkDto, StartWorkflowDto, WorkflowParams } from './workflow.dto';
 import { WorkflowsService, type ArtworkRecord, type WorkflowRecord } from './workflows.service';
@@ -8,6 +9,7 @@ import { WorkflowsService, type ArtworkRecord, type WorkflowRecord } from './wor
 export class WorkflowsController {
   constructor(private readonly workflows: WorkflowsService) {}
 
+  @UseGuards(WriteRateLimitGuard)
   @Post('workflows')
   @HttpCode(201)
   @ApiOperation({ summary: 'Start a workflow' })
@@ -21,6 +23,7 @@ export class WorkflowsController {
     return this.workflows.get(params.id);
   }
 
+  @UseGuards(WriteRateLimitGuard)
   @Post('workflows/:id/complete')
   @HttpCode(200)
   @ApiOperation({ summary: 'Complete a running workflow' })
@@ -29,6 +32,7 @@ export class WorkflowsController {
     return this.workflows.complete(params.id);
   }
 
+  @UseGuards(WriteRateLimitGuard)
   @Post('workflows/:id/fail')
   @HttpCode(200)
   @ApiOperation({ summary: 'Fail a running workflow' })
@@ -37,6 +41,7 @@ export class WorkflowsController {
     return this.workflows.fail(params.id, dto.error);
   }
 
+  @UseGuards(WriteRateLimitGuard)
   @Post('artworks')
   @HttpCode(201)
   @ApiOperation({ summary: 'Record a generated artwork' })

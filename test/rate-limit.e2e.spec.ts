@@ -1,0 +1,135 @@
+import { request as httpRequest } from 'node:http';
+import { DataSource } from 'typeorm';
+import { createTestApp, type TestApp } from './support/app';
+import { parseExposition, valueOf } from './support/exposition';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Record<string, unknown>;
+}
+
+/** One request from a chosen loopback address (127.0.0.2 is another client on the same machine). */
+function send(
+  port: number,
+  method: string,
+  path: string,
+  options: { body?: object; from?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        localAddress: options.from ?? '127.0.0.1',
+        headers: { 'content-type': 'application/json', ...options.headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            body: text.startsWith('{') ? JSON.parse(text) : {},
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body ? JSON.stringify(options.body) : undefined);
+  });
+}
+
+async function start(env: Record<string, string>): Promise<{ t: TestApp; port: number }> {
+  const t = await createTestApp({ RATE_LIMIT_WRITES: '5', RATE_LIMIT_WINDOW_MS: '60000', ...env });
+  const server = t.app.getHttpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { t, port: (server.address() as { port: number }).port };
+}
+
+describe('write rate limits per client', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => ({ t, port } = await start({})));
+  afterAll(() => t.close());
+
+  const rows = async () =>
+    Number((await t.app.get(DataSource).query('SELECT COUNT(*) AS n FROM feedback'))[0].n);
+
+  it('allows RATE_LIMIT_WRITES writes across every write endpoint, then answers 429 with Retry-After', async () => {
+    const writes: Answer[] = [];
+    for (let i = 0; i < 3; i++)
+      writes.push(await send(port, 'POST', '/api/feedback/submit', { body: { rating: 3 } }));
+    writes.push(await send(port, 'POST', '/api/workflows', { body: { type: 'map_rendering' } }));
+    writes.push(await send(port, 'POST', '/api/artworks', { body: { style: 'celestial' } }));
+    expect(writes.map((w) => w.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(writes.map((w) => w.headers['ratelimit-remaining'])).toEqual(['4', '3', '2', '1', '0']);
+    expect(writes[0].headers['ratelimit-limit']).toBe('5');
+    expect(Number(writes[0].headers['ratelimit-reset'])).toBeGreaterThan(0);
+
+    const before = await rows();
+    const refused = await send(port, 'POST', '/api/feedback/submit', { body: { rating: 1 } });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+    expect(String(refused.body.message)).toContain('RATE_LIMIT_WRITES');
+    expect(await rows()).toBe(before);
+  });
+
+  it('leaves reads, probes and /metrics alone, and counts what it refused', async () => {
+    for (const path of ['/api/feedback/stats', '/health/ready', '/health/live', '/']) {
+      const res = await send(port, 'GET', path);
+      expect(res.status).toBe(200);
+      expect(res.headers['ratelimit-limit']).toBeUndefined();
+    }
+    const metrics = await new Promise<string>((resolve) =>
+      httpRequest({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text));
+      }).end(),
+    );
+    expect(
+      valueOf(parseExposition(metrics), 'terra_constellata_rate_limited_total', {
+        route: '/api/feedback/submit',
+      }),
+    ).toBe(1);
+  });
+
+  it('gives another client its own budget', async () => {
+    const other = await send(port, 'POST', '/api/feedback/submit', {
+      body: { rating: 5 },
+      from: '127.0.0.2',
+    });
+    expect(other.status).toBe(201);
+    expect(other.headers['ratelimit-remaining']).toBe('4');
+  });
+});
+
+describe('write rate limits behind a trusted proxy', () => {
+  it('tell clients apart by X-Forwarded-For only from the proxies in TRUST_PROXY', async () => {
+    const { t, port } = await start({ TRUST_PROXY: '127.0.0.1' });
+    try {
+      const as = (client: string) =>
+        send(port, 'POST', '/api/feedback/submit', {
+          body: { rating: 4 },
+          headers: { 'x-forwarded-for': client },
+        });
+      for (let i = 0; i < 5; i++) expect((await as('203.0.113.7')).status).toBe(201);
+      expect((await as('203.0.113.7')).status).toBe(429);
+      expect((await as('203.0.113.8')).status).toBe(201);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses a TRUST_PROXY it cannot read', async () => {
+    await expect(start({ TRUST_PROXY: 'everyone' })).rejects.toThrow(
+      'Invalid configuration: TRUST_PROXY must be false, true, a hop count, or a comma-separated list of proxy addresses or CIDRs',
+    );
+  });
+});
