@@ -354,6 +354,7 @@ for (const engine of ENGINES) {
     it('learns: insights, flagged targets, negative words and tags, trends, gauges and events', async () => {
       const repo = t.app.get(DataSource).getRepository(FeedbackEntity);
       const now = Date.now();
+      let raterSeq = 0;
       const row = (
         targetType: 'workflow' | 'artwork' | 'general',
         targetId: string | null,
@@ -374,6 +375,9 @@ for (const engine of ENGINES) {
           userId: null,
           requestId: null,
           idempotencyKey: null,
+          requestFingerprint: null,
+          // Every stored rating here comes from a different user.
+          rater: `user:rater-${(raterSeq += 1)}`,
           createdAt: new Date(now - daysAgo * DAY),
           ...extra,
         });
@@ -410,6 +414,7 @@ for (const engine of ENGINES) {
         target_type: 'workflow',
         target_id: 'wf-bad',
         count: 3,
+        raters: 3,
         average_rating: 1.67,
         flagged: true,
       });

@@ -28,6 +28,7 @@ function feedback(overrides: Partial<FeedbackEntity> = {}): FeedbackEntity {
     requestId: 'req-123',
     idempotencyKey: null,
     requestFingerprint: null,
+    rater: null,
     // Milliseconds survive the round trip on both engines; anything finer is not promised.
     createdAt: new Date('2026-11-27T10:54:17.358Z'),
     ...overrides,

@@ -16,6 +16,8 @@ export function feedbackRow(overrides: Partial<FeedbackEntity> = {}): FeedbackEn
     userId: null,
     requestId: null,
     idempotencyKey: null,
+    requestFingerprint: null,
+    rater: null,
     createdAt: new Date(),
     ...overrides,
   });

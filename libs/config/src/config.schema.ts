@@ -224,7 +224,7 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     insightsIntervalMs: env.FEEDBACK_INSIGHTS_INTERVAL_MS,
     /** A workflow or artwork is flagged when its average rating is below this... */
     flagThreshold: env.FEEDBACK_FLAG_THRESHOLD,
-    /** ...over at least this many ratings. */
+    /** ...from at least this many distinct raters (users, or clients when anonymous). */
     flagMinRatings: env.FEEDBACK_FLAG_MIN_RATINGS,
     /** Longest a health check may take before it counts as down. */
     healthTimeoutMs: env.HEALTH_TIMEOUT_MS,

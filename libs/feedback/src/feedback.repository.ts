@@ -21,6 +21,7 @@ const COLUMNS = [
   'request_id',
   'idempotency_key',
   'request_fingerprint',
+  'rater',
   'created_at',
 ];
 
@@ -174,7 +175,7 @@ export class FeedbackRepository {
   /** The learning loop's aggregates over everything created up to `now`. */
   async aggregatesUpTo(now: Date, negativeSample: number) {
     const upTo = () => this.repo().createQueryBuilder('f').where('f.created_at <= :now', { now });
-    const [byType, bySentiment, byTarget, negatives] = await Promise.all([
+    const [byType, bySentiment, byTarget, negatives, raters] = await Promise.all([
       upTo()
         .select('f.target_type', 'type')
         .addSelect('COUNT(*)', 'count')
@@ -201,8 +202,18 @@ export class FeedbackRepository {
         .orderBy('f.created_at', 'DESC')
         .limit(negativeSample)
         .getMany(),
+      // Who rated each workflow and artwork, once each: a target is flagged only by enough distinct raters.
+      upTo()
+        .andWhere("f.target_type IN ('workflow', 'artwork') AND f.rater IS NOT NULL")
+        .select('f.target_type', 'type')
+        .addSelect('f.target_id', 'id')
+        .addSelect('f.rater', 'rater')
+        .groupBy('f.target_type')
+        .addGroupBy('f.target_id')
+        .addGroupBy('f.rater')
+        .getRawMany<{ type: 'workflow' | 'artwork'; id: string; rater: string }>(),
     ]);
-    return { byType, bySentiment, byTarget, negatives };
+    return { byType, bySentiment, byTarget, negatives, raters };
   }
 
   /** Counts and rating sums per target type in the window before `now` and the one before it. */
@@ -266,6 +277,7 @@ export class FeedbackRepository {
       row.requestId,
       row.idempotencyKey,
       row.requestFingerprint,
+      row.rater,
       // PostgreSQL takes the Date (written as UTC, see @app/database); SQLite stores TypeORM's UTC text form.
       this.postgres ? row.createdAt : row.createdAt.toISOString().replace('T', ' ').replace('Z', ''),
     ];

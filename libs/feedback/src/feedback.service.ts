@@ -122,8 +122,10 @@ export class FeedbackService implements OnModuleInit, OnModuleDestroy {
       requestId: this.context.requestId ?? null,
       idempotencyKey: null as string | null,
       requestFingerprint: null as string | null,
+      rater: null as string | null,
       createdAt: new Date(),
     });
+    row.rater = row.userId ? `user:${row.userId}` : `client:${sha256(caller.ip).slice(0, 32)}`;
     if (idempotencyKey !== undefined) {
       const who = row.userId ? `user:${row.userId}` : `client:${caller.ip}`;
       row.idempotencyKey = sha256([who, targetType, targetId ?? '', idempotencyKey].join('\u0000'));

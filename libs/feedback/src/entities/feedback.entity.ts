@@ -64,6 +64,10 @@ export class FeedbackEntity {
   @Column({ name: 'request_fingerprint', type: 'varchar', length: 64, nullable: true })
   requestFingerprint!: string | null;
 
+  /** Who rated: `user:<id>`, or `client:<digest of the address>` when anonymous; for distinct-rater flags. */
+  @Column({ name: 'rater', type: 'varchar', length: 160, nullable: true })
+  rater!: string | null;
+
   @Column({ name: 'created_at' })
   createdAt!: Date;
 }

@@ -6,6 +6,8 @@ export interface TargetInsight {
   target_type: 'workflow' | 'artwork';
   target_id: string;
   count: number;
+  /** Distinct users (or clients, when anonymous) among the ratings; flags need FEEDBACK_FLAG_MIN_RATINGS. */
+  raters: number;
   average_rating: number;
   flagged: boolean;
 }

@@ -26,11 +26,18 @@ interface Sum {
   sum: number;
 }
 
+interface Target extends Sum {
+  type: 'workflow' | 'artwork';
+  id: string;
+  /** Distinct raters (users, or clients when anonymous): five ratings from one client flag nothing. */
+  raters: Set<string>;
+}
+
 interface State {
   total: Sum;
   byType: Record<FeedbackTargetType, Sum>;
   sentiment: Record<Sentiment, number>;
-  targets: Map<string, Sum & { type: 'workflow' | 'artwork'; id: string }>;
+  targets: Map<string, Target>;
 }
 
 interface Analysis {
@@ -149,7 +156,7 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
   private async compute(trigger: FeedbackInsights['trigger'], now: Date): Promise<FeedbackInsights> {
     this.recordedDuringRun = [];
     try {
-      const [{ byType, bySentiment, byTarget, negatives }, windows] = await Promise.all([
+      const [{ byType, bySentiment, byTarget, negatives, raters }, windows] = await Promise.all([
         this.repository.aggregatesUpTo(now, NEGATIVE_SAMPLE),
         this.trendWindows(now),
       ]);
@@ -167,8 +174,10 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
           id: row.id,
           count: Number(row.count),
           sum: Number(row.sum),
+          raters: new Set(),
         });
       }
+      for (const row of raters) state.targets.get(`${row.type}:${row.id}`)?.raters.add(row.rater);
       // Submissions stored while the queries ran and created after `now` are not in them: fold them in again.
       for (const late of this.recordedDuringRun) if (late.createdAt > now) this.apply(state, late);
       this.state = state;
@@ -253,9 +262,11 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
         id: feedback.targetId,
         count: 0,
         sum: 0,
+        raters: new Set<string>(),
       };
       target.count++;
       target.sum += feedback.rating;
+      if (feedback.rater) target.raters.add(feedback.rater);
       state.targets.set(key, target);
     }
   }
@@ -269,14 +280,15 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
     return flagged;
   }
 
-  private targetInsight(t: Sum & { type: 'workflow' | 'artwork'; id: string }): TargetInsight {
+  private targetInsight(t: Target): TargetInsight {
     const averageRating = average(t)!;
     return {
       target_type: t.type,
       target_id: t.id,
       count: t.count,
       average_rating: averageRating,
-      flagged: t.count >= this.config.flagMinRatings && t.sum / t.count < this.config.flagThreshold,
+      raters: t.raters.size,
+      flagged: t.raters.size >= this.config.flagMinRatings && t.sum / t.count < this.config.flagThreshold,
     };
   }
 }

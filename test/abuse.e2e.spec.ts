@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { DataSource } from 'typeorm';
+import { LearningLoopService } from '@app/feedback';
 import { createTestApp, type TestApp } from './support/app';
 import { parseExposition, valueOf } from './support/exposition';
 
@@ -131,5 +132,48 @@ describe('write rate limits behind a trusted proxy', () => {
     await expect(start({ TRUST_PROXY: 'everyone' })).rejects.toThrow(
       'Invalid configuration: TRUST_PROXY must be false, true, a hop count, or a comma-separated list of proxy addresses or CIDRs',
     );
+  });
+});
+
+describe('flagging needs distinct raters', () => {
+  it('does not flag a target on low ratings from one client, and does once enough users rate it low', async () => {
+    const { t, port } = await start({ RATE_LIMIT_WRITES: '0', FEEDBACK_FLAG_MIN_RATINGS: '5' });
+    try {
+      const insights = async () =>
+        new Promise<{ flagged_targets: Array<{ target_id: string; raters: number }> }>((resolve) =>
+          httpRequest({ host: '127.0.0.1', port, path: '/api/feedback/insights' }, (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve(JSON.parse(text)));
+          }).end(),
+        );
+      // One anonymous client, twenty times: one rater.
+      for (let i = 0; i < 20; i++) {
+        expect(
+          (await send(port, 'POST', '/api/feedback/workflow/wf-target', { body: { rating: 1 } })).status,
+        ).toBe(201);
+      }
+      expect((await insights()).flagged_targets).toEqual([]);
+      // One user id sent from many requests is still one rater.
+      for (let i = 0; i < 5; i++) {
+        await send(port, 'POST', '/api/feedback/workflow/wf-target', {
+          body: { rating: 1, user_id: 'mallory' },
+        });
+      }
+      expect((await insights()).flagged_targets).toEqual([]);
+      // Five distinct raters in all (the client, mallory and three more users): flagged.
+      for (const user of ['u1', 'u2', 'u3']) {
+        await send(port, 'POST', '/api/feedback/workflow/wf-target', { body: { rating: 1, user_id: user } });
+      }
+      const flagged = (await insights()).flagged_targets;
+      expect(flagged.map((f) => [f.target_id, f.raters])).toEqual([['wf-target', 5]]);
+      // The same from the database, after a recompute.
+      await t.app.get(LearningLoopService).recompute('request');
+      expect((await insights()).flagged_targets.map((f) => [f.target_id, f.raters])).toEqual([
+        ['wf-target', 5],
+      ]);
+    } finally {
+      await t.close();
+    }
   });
 });
