@@ -2,6 +2,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { createTestApp, type TestApp } from './support/app';
+import { ENGINES } from './support/engines';
 
 /** Requests per run; the seed is printed so a failure can be replayed with FUZZ_SEED. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -186,66 +187,77 @@ function send(port: number, agent: Agent, r: FuzzRequest): Promise<{ status: num
   });
 }
 
-describe('fuzzing every endpoint with generated requests', () => {
-  let t: TestApp;
+for (const engine of ENGINES)
+  engine.describe(`fuzzing every endpoint with generated requests (${engine.name})`, () => {
+    let t: TestApp;
+    let cleanup: () => Promise<void>;
 
-  beforeAll(async () => {
-    t = await createTestApp({ ENVIRONMENT: 'production', SHUTDOWN_GRACE_MS: '0' });
-    await new Promise<void>((resolve) => t.app.getHttpServer().listen(0, '127.0.0.1', resolve));
-  });
+    beforeAll(async () => {
+      const setup = await engine.setup();
+      cleanup = setup.cleanup;
+      t = await createTestApp({ ...setup.env, ENVIRONMENT: 'production', SHUTDOWN_GRACE_MS: '0' });
+      await new Promise<void>((resolve) => t.app.getHttpServer().listen(0, '127.0.0.1', resolve));
+    });
 
-  afterAll(() => t.close());
+    afterAll(async () => {
+      await t.close();
+      await cleanup();
+    });
 
-  it(`answers ${RUNS} generated requests without a 5xx or a dropped connection, and stores only what it accepted`, async () => {
-    process.stdout.write(`fuzz: ${RUNS} requests, seed ${SEED} (replay with FUZZ_SEED=${SEED})\n`);
-    const requests = fc.sample(requestArb, { numRuns: RUNS, seed: SEED });
-    const { port } = t.app.getHttpServer().address() as { port: number };
-    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-    const failures: Array<{ request: FuzzRequest; outcome: unknown }> = [];
-    const statuses = new Map<number, number>();
-    const created = { feedback: 0, workflows: 0, artworks: 0 };
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < requests.length) {
-          const r = requests[next++];
-          const outcome = await send(port, agent, r);
-          if ('error' in outcome || outcome.status >= 500) failures.push({ request: r, outcome });
-          if ('status' in outcome) {
-            statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
-            if (outcome.status === 201 && r.method === 'POST') {
-              if (r.path.startsWith('/api/feedback/')) created.feedback++;
-              else if (r.path.startsWith('/api/workflows')) created.workflows++;
-              else if (r.path.startsWith('/api/artworks')) created.artworks++;
+    it(`answers ${RUNS} generated requests without a 5xx or a dropped connection, and stores only what it accepted`, async () => {
+      process.stdout.write(
+        `fuzz (${engine.name}): ${RUNS} requests, seed ${SEED} (replay with FUZZ_SEED=${SEED})\n`,
+      );
+      const requests = fc.sample(requestArb, { numRuns: RUNS, seed: SEED });
+      const { port } = t.app.getHttpServer().address() as { port: number };
+      const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+      const failures: Array<{ request: FuzzRequest; outcome: unknown }> = [];
+      const statuses = new Map<number, number>();
+      const created = { feedback: 0, workflows: 0, artworks: 0 };
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < requests.length) {
+            const r = requests[next++];
+            const outcome = await send(port, agent, r);
+            if ('error' in outcome || outcome.status >= 500) failures.push({ request: r, outcome });
+            if ('status' in outcome) {
+              statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
+              if (outcome.status === 201 && r.method === 'POST') {
+                if (r.path.startsWith('/api/feedback/')) created.feedback++;
+                else if (r.path.startsWith('/api/workflows')) created.workflows++;
+                else if (r.path.startsWith('/api/artworks')) created.artworks++;
+              }
             }
           }
-        }
-      }),
-    );
-    agent.destroy();
-    process.stdout.write(`fuzz: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`);
-    expect(failures.slice(0, 5)).toEqual([]);
-    // Enough of them reached the handlers to mean something.
-    expect([...statuses.entries()].filter(([s]) => s >= 0).reduce((n, [, c]) => n + c, 0)).toBeGreaterThan(
-      RUNS * 0.9,
-    );
-    expect(statuses.get(201) ?? 0).toBeGreaterThan(0);
-    expect(statuses.get(400) ?? 0).toBeGreaterThan(RUNS * 0.1);
+        }),
+      );
+      agent.destroy();
+      process.stdout.write(
+        `fuzz (${engine.name}): statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`,
+      );
+      expect(failures.slice(0, 5)).toEqual([]);
+      // Enough of them reached the handlers to mean something.
+      expect([...statuses.entries()].filter(([s]) => s >= 0).reduce((n, [, c]) => n + c, 0)).toBeGreaterThan(
+        RUNS * 0.9,
+      );
+      expect(statuses.get(201) ?? 0).toBeGreaterThan(0);
+      expect(statuses.get(400) ?? 0).toBeGreaterThan(RUNS * 0.1);
 
-    const count = async (table: string) =>
-      Number((await t.app.get(DataSource).query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
-    // Replays of an Idempotency-Key answer 201 without a new row, so rows can be fewer, never more.
-    expect(await count('feedback')).toBeLessThanOrEqual(created.feedback);
-    expect(await count('feedback')).toBeGreaterThan(0);
-    expect(await count('workflows')).toBe(created.workflows);
-    expect(await count('artworks')).toBe(created.artworks);
+      const count = async (table: string) =>
+        Number((await t.app.get(DataSource).query(`SELECT COUNT(*) AS n FROM ${table}`))[0].n);
+      // Replays of an Idempotency-Key answer 201 without a new row, so rows can be fewer, never more.
+      expect(await count('feedback')).toBeLessThanOrEqual(created.feedback);
+      expect(await count('feedback')).toBeGreaterThan(0);
+      expect(await count('workflows')).toBe(created.workflows);
+      expect(await count('artworks')).toBe(created.artworks);
 
-    const health = await new Promise<number>((resolve) =>
-      httpRequest({ host: '127.0.0.1', port, path: '/health/ready' }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      }).end(),
-    );
-    expect(health).toBe(200);
-  }, 180_000);
-});
+      const health = await new Promise<number>((resolve) =>
+        httpRequest({ host: '127.0.0.1', port, path: '/health/ready' }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        }).end(),
+      );
+      expect(health).toBe(200);
+    }, 180_000);
+  });
