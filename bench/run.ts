@@ -1,4 +1,4 @@
-// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|all] [--rounds N] [--duration S] [--smoke]
+// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|all] [--rounds N] [--duration S] [--smoke]
 // Every figure is measured in this run, on this machine, against a baseline measured beside it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { REQUEST_DURATION_BUCKETS, RequestMetrics } from '@app/metrics';
+import { compareLogWriters } from './log-writers';
 import {
   DIST,
   load,
@@ -520,6 +521,23 @@ export async function soak(options: BenchOptions) {
   }
 }
 
+/** The service's log file writer against pino-roll in a worker thread: CPU per line, same run. */
+export async function logwriters(options: BenchOptions) {
+  const result = await compareLogWriters(options.smoke ? 20_000 : 200_000, options.smoke ? 1 : 5);
+  printTable('Log file writers: whole-process CPU µs per request line, medians', [
+    { writer: 'own (RotatingFileStream, batched, main thread)', 'CPU µs/line': result.own },
+    { writer: 'pino-roll (pino transport, worker thread)', 'CPU µs/line': result.pinoRoll },
+  ]);
+  const summary = {
+    scenario: 'logwriters',
+    at: new Date().toISOString(),
+    machine: machine(),
+    options,
+    ...result,
+  };
+  return { ...summary, file: writeResult('logwriters', summary) };
+}
+
 /** What each operator setting costs, against the production default, in interleaved rounds. */
 export async function knobs(options: BenchOptions) {
   const sink = await startServer('sentry-sink', join(SERVERS, 'sentry-sink.js'));
@@ -591,8 +609,11 @@ async function main(): Promise<void> {
     duration: Number(arg('duration', smoke ? '1' : '2')),
   };
   const scenario = arg('scenario', 'all');
-  const wanted = scenario === 'all' ? ['overhead', 'scrape', 'writes', 'soak', 'knobs'] : scenario.split(',');
-  const scenarios = { overhead, scrape, writes, soak, knobs } as Record<
+  const wanted =
+    scenario === 'all'
+      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters']
+      : scenario.split(',');
+  const scenarios = { overhead, scrape, writes, soak, knobs, logwriters } as Record<
     string,
     (o: BenchOptions) => Promise<{ file: string }>
   >;

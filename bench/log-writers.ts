@@ -1,0 +1,105 @@
+// Same-run comparison of the service's own log file writer (RotatingFileStream over BatchedWriter) with
+// pino-roll, the maintained roller, used as pino recommends it: a transport in a worker thread. Both write the
+// same request lines; the cost is the whole process's CPU time (the worker's included) per line, which is what
+// a request pays on a 2-core machine.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { RotatingFileStream } from '@app/logging';
+
+const LINE = `${JSON.stringify({
+  level: 'INFO',
+  time: '2026-11-30T07:00:00.000Z',
+  service: 'terra_constellata',
+  environment: 'production',
+  version: '1.0.0',
+  request_id: '0b6f0f3e-8a8f-4a8e-9a56-1f1e3c5b7d9a',
+  method: 'GET',
+  route: '/',
+  path: '/',
+  status_code: 200,
+  duration_ms: 0.42,
+  msg: 'API Request',
+})}\n`;
+
+interface Writer {
+  write(line: string): unknown;
+  end(): Promise<void>;
+}
+
+async function measure(name: string, make: (dir: string) => Writer, lines: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), `tc-logbench-${name}-`));
+  try {
+    const writer = make(dir);
+    const before = process.cpuUsage();
+    for (let i = 0; i < lines; i++) writer.write(LINE);
+    // pino's transport worker is unref'd: without a handle of ours the process could end while it drains.
+    const keepAlive = setInterval(() => undefined, 1000);
+    await writer.end().finally(() => clearInterval(keepAlive));
+    const used = process.cpuUsage(before);
+    const written = readdirSync(dir)
+      .map((file) => readFileSync(join(dir, file), 'utf8').split('\n').length - 1)
+      .reduce((a, b) => a + b, 0);
+    if (written !== lines) throw new Error(`${name}: ${written} of ${lines} lines on disk`);
+    return (used.user + used.system) / lines;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const own = (dir: string): Writer => {
+  const stream = new RotatingFileStream({
+    path: join(dir, 'terra_constellata.log'),
+    maxBytes: 50 * 1024 * 1024,
+    maxFiles: 14,
+    checkEveryMs: 0,
+  });
+  return { write: (line) => stream.write(line), end: () => stream.end() };
+};
+
+const pinoRoll = (dir: string): Writer => {
+  const transport = pino.transport({
+    target: 'pino-roll',
+    options: {
+      file: join(dir, 'terra_constellata.log'),
+      size: '50m',
+      frequency: 'daily',
+      mkdir: true,
+      limit: { count: 14 },
+    },
+  });
+  return {
+    write: (line) => transport.write(line),
+    end: () =>
+      new Promise<void>((resolve) => {
+        transport.once('close', () => resolve());
+        transport.end();
+      }),
+  };
+};
+
+/** CPU µs per line for each writer, over rounds alternating the order; medians. */
+export async function compareLogWriters(
+  lines = 200_000,
+  rounds = 5,
+): Promise<{ own: number; pinoRoll: number }> {
+  const results: Record<'own' | 'pinoRoll', number[]> = { own: [], pinoRoll: [] };
+  await measure('warmup', own, 20_000);
+  await measure('warmup', pinoRoll, 20_000);
+  for (let round = 0; round < rounds; round++) {
+    const order: Array<['own' | 'pinoRoll', (dir: string) => Writer]> =
+      round % 2 === 0
+        ? [
+            ['own', own],
+            ['pinoRoll', pinoRoll],
+          ]
+        : [
+            ['pinoRoll', pinoRoll],
+            ['own', own],
+          ];
+    for (const [name, make] of order) results[name].push(await measure(name, make, lines));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return { own: median(results.own), pinoRoll: median(results.pinoRoll) };
+}
