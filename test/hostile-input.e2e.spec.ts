@@ -111,3 +111,36 @@ describe('hostile input gets a 400 naming what is wrong, and nothing is stored',
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 });
+
+describe('HEAD requests that fail', () => {
+  it('are answered without a body, so a kept-alive connection stays in step', async () => {
+    const t = await createTestApp();
+    try {
+      const server = t.app.getHttpServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      // Two requests on one connection: a failing HEAD (400, then 404), then a GET that must parse cleanly.
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let received = '';
+        socket.on('data', (chunk) => {
+          received += chunk;
+          if (received.includes('"service":"terra_constellata"')) socket.end();
+        });
+        socket.on('end', () => resolve(received));
+        socket.on('error', reject);
+        socket.write(
+          'HEAD /api/feedback/recent?constructor=x HTTP/1.1\r\nHost: x\r\n\r\n' +
+            'HEAD /no/such/route HTTP/1.1\r\nHost: x\r\n\r\n' +
+            'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+        );
+      });
+      const statusLines = text.split('\r\n').filter((line) => line.startsWith('HTTP/1.1 '));
+      expect(statusLines).toEqual(['HTTP/1.1 400 Bad Request', 'HTTP/1.1 404 Not Found', 'HTTP/1.1 200 OK']);
+      // Nothing but the GET's JSON comes after the headers of the two HEAD answers.
+      expect(text.match(/"statusCode"/g)).toBeNull();
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -67,7 +67,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
         where,
       );
     }
-    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+    void reply
+      .status(body.statusCode)
+      .header('content-type', 'application/json; charset=utf-8')
+      // A HEAD answer has no body: one here would be read by a kept-alive client as the next response.
+      .send(request.method === 'HEAD' ? undefined : body);
   }
 
   private unavailableBody(requestId: string): ErrorBody {
