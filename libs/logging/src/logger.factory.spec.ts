@@ -28,6 +28,13 @@ describe('serializeError', () => {
     expect(String(out.stack)).toContain('QueryFailedError');
   });
 
+  it('caps the message and stack of any error, so one line stays a line', () => {
+    const out = serializeError(new Error('x'.repeat(100_000))) as Record<string, unknown>;
+    expect(String(out.message).length).toBeLessThan(8100);
+    expect(String(out.message)).toMatch(/… \(100000 chars\)$/);
+    expect(String(out.stack).length).toBeLessThan(16_100);
+  });
+
   it('leaves other errors as pino writes them', () => {
     const out = serializeError(Object.assign(new TypeError('boom'), { code: 'E_BOOM' })) as Record<
       string,

@@ -54,6 +54,11 @@ function openLogDirectory(dir: string): string {
 
 /** Longest SQL text an error line carries: a multi-row INSERT can be hundreds of kilobytes. */
 const MAX_ERROR_SQL = 2000;
+/** Longest message and stack an error line carries: a message can quote a whole input. */
+const MAX_ERROR_TEXT = 8000;
+
+const cut = (text: unknown, max: number) =>
+  typeof text === 'string' && text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text;
 
 /**
  * pino's error serializer, less what a database error carries about other people: TypeORM's QueryFailedError
@@ -64,9 +69,10 @@ export function serializeError(error: unknown): unknown {
   const out = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
   if (!out || typeof out !== 'object') return out;
   delete out.parameters;
-  if (typeof out.query === 'string' && out.query.length > MAX_ERROR_SQL) {
-    out.query = `${out.query.slice(0, MAX_ERROR_SQL)}… (${out.query.length} chars)`;
-  }
+  out.query = cut(out.query, MAX_ERROR_SQL);
+  out.message = cut(out.message, MAX_ERROR_TEXT);
+  out.stack = cut(out.stack, MAX_ERROR_TEXT * 2);
+  if (out.query === undefined) delete out.query;
   const driver = out.driverError as Record<string, unknown> | undefined;
   if (driver && typeof driver === 'object') {
     out.driverError = { code: driver.code, message: driver.message, severity: driver.severity };
