@@ -24,6 +24,8 @@ class CheckTimeoutError extends Error {
  * Pings the database with a timeout, shares one ping between concurrent probes, reuses a result for
  * HEALTH_CACHE_MS, and logs only when the state changes, so an outage is one line in errors.log, not one per probe.
  */
+// Not Terminus's TypeOrmHealthIndicator.pingCheck: it runs the same `SELECT 1` with a timeout, but on failure
+// it keeps only "timeout" or nothing and drops the driver's error, which the outage's one log line must carry.
 @Injectable()
 export class DatabaseHealth implements OnModuleInit {
   private last: DatabaseCheck | undefined;
