@@ -11,6 +11,7 @@ import {
   sentimentOf,
   type FeedbackInsights,
 } from '@app/feedback';
+import { feedbackRow } from './support/feedback-row';
 import { createTestApp, type TestApp } from './support/app';
 import { ENGINES } from './support/engines';
 import { parseExposition, valueOf } from './support/exposition';
@@ -222,19 +223,9 @@ for (const engine of ENGINES) {
       const repo = t.app.get(DataSource).getRepository(FeedbackEntity);
       const now = Date.now();
       const rows = Array.from({ length: 25 }, (_, i) =>
-        Object.assign(new FeedbackEntity(), {
-          id: randomUUID(),
+        feedbackRow({
           targetType: i % 2 ? 'workflow' : 'artwork',
           targetId: i % 2 ? 'wf-1' : `art-${i % 4}`,
-          rating: 3,
-          comment: null,
-          category: 'other',
-          tags: [],
-          metadata: null,
-          sentiment: 'neutral',
-          userId: null,
-          requestId: null,
-          idempotencyKey: null,
           // Pairs share a millisecond, so the id has to break ties.
           createdAt: new Date(now - Math.floor(i / 2) * 1000),
         }),
@@ -283,19 +274,13 @@ for (const engine of ENGINES) {
       const data = Array.from({ length: 60 }, (_, i) => {
         const rating = ((i * 7) % 5) + 1;
         const comment = i % 3 === 0 ? 'slow and broken' : i % 3 === 1 ? 'smooth and lovely' : null;
-        return Object.assign(new FeedbackEntity(), {
-          id: randomUUID(),
+        return feedbackRow({
           targetType: (['general', 'workflow', 'artwork'] as const)[i % 3],
           targetId: i % 3 === 0 ? null : `t-${i % 4}`,
           rating,
           comment,
           category: (['quality', 'performance', 'bug', 'other'] as const)[i % 4],
-          tags: [],
-          metadata: null,
           sentiment: sentimentOf(rating, comment),
-          userId: null,
-          requestId: null,
-          idempotencyKey: null,
           // Spread over the last ten days, four hours apart, off the 24-hour and 3-day boundaries.
           createdAt: new Date(now - i * 4 * 3600_000 - 1800_000),
         });
