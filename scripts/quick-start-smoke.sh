@@ -8,9 +8,10 @@ echo "quick start on node $(node --version)"
 npm ci --no-audit --no-fund --loglevel=error
 port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 log="$(mktemp)"
-PORT="$port" HOST=127.0.0.1 npm start >"$log" 2>&1 &
+# In a process group of its own, so that stopping it stops npm and the service it started, and nothing lingers.
+PORT="$port" HOST=127.0.0.1 setsid npm start >"$log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true' EXIT
+trap 'kill -KILL -- "-$pid" 2>/dev/null || true' EXIT
 ok=0
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null 2>&1; then ok=1; break; fi
@@ -34,7 +35,15 @@ if [ "$major" -lt 24 ]; then
   fi
   grep 'past end of life' "$log" | head -n 1
 fi
-kill -TERM "$pid"
+kill -TERM -- "-$pid"
+for _ in $(seq 1 80); do
+  kill -0 -- "-$pid" 2>/dev/null || break
+  sleep 0.25
+done
+if kill -0 -- "-$pid" 2>/dev/null; then
+  echo "quick start: the service did not stop within 20 s of SIGTERM" >&2
+  exit 1
+fi
 wait "$pid" || true
 trap - EXIT
 echo "quick start: passed on node $(node --version)"
