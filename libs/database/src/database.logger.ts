@@ -1,12 +1,8 @@
 import type { Logger as TypeOrmLogger } from 'typeorm';
+import { MAX_LOGGED_SQL, truncate } from '@app/common';
 import type { AppLogger } from '@app/logging';
 
-/** SQL text longer than this is cut in log lines: a multi-row INSERT can be hundreds of kilobytes. */
-const MAX_SQL_CHARS = 2000;
-
-function clip(sql: string): string {
-  return sql.length > MAX_SQL_CHARS ? `${sql.slice(0, MAX_SQL_CHARS)}… (${sql.length} chars)` : sql;
-}
+const clip = (sql: string) => truncate(sql, MAX_LOGGED_SQL);
 
 /**
  * TypeORM's logger, writing through the service's logger, so a query's line carries the request that ran it.

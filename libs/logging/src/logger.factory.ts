@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Level, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
-import { ensureDirectory } from '@app/common';
+import { ensureDirectory, MAX_LOGGED_SQL, truncate } from '@app/common';
 import type { AppConfig } from '@app/config';
 import {
   ALL_LOG_FILE,
@@ -52,13 +52,8 @@ function openLogDirectory(dir: string): string {
   }
 }
 
-/** Longest SQL text an error line carries: a multi-row INSERT can be hundreds of kilobytes. */
-const MAX_ERROR_SQL = 2000;
 /** Longest message and stack an error line carries: a message can quote a whole input. */
 const MAX_ERROR_TEXT = 8000;
-
-const cut = (text: unknown, max: number) =>
-  typeof text === 'string' && text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text;
 
 /**
  * pino's error serializer, less what a database error carries about other people: TypeORM's QueryFailedError
@@ -69,9 +64,9 @@ export function serializeError(error: unknown): unknown {
   const out = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
   if (!out || typeof out !== 'object') return out;
   delete out.parameters;
-  out.query = cut(out.query, MAX_ERROR_SQL);
-  out.message = cut(out.message, MAX_ERROR_TEXT);
-  out.stack = cut(out.stack, MAX_ERROR_TEXT * 2);
+  out.query = truncate(out.query, MAX_LOGGED_SQL);
+  out.message = truncate(out.message, MAX_ERROR_TEXT);
+  out.stack = truncate(out.stack, MAX_ERROR_TEXT * 2);
   if (out.query === undefined) delete out.query;
   const driver = out.driverError as Record<string, unknown> | undefined;
   if (driver && typeof driver === 'object') {
