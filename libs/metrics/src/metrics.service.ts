@@ -19,21 +19,23 @@ export class MetricsService implements OnModuleInit {
 
   constructor(private readonly moduleRef: ModuleRef) {
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
-    // error_type is set on error responses only, like errors_total's, so that the documented example
-    // `rate(errors_total[5m]) / rate(requests_total[5m])` matches series one to one.
     this.requests = new RequestMetrics({
       requests: {
         name: `${METRIC_PREFIX}requests_total`,
-        help: 'HTTP requests answered, by method, route template and status code (and error_type for errors).',
+        help: 'HTTP requests answered, by method and route template (status codes: request_duration_seconds_count).',
       },
       duration: {
         name: `${METRIC_PREFIX}request_duration_seconds`,
-        help: 'Time from receiving a request to finishing its response, in seconds.',
+        help: 'Time from receiving a request to finishing its response, in seconds, by method, route and status code.',
         buckets: REQUEST_DURATION_BUCKETS,
       },
       errors: {
         name: `${METRIC_PREFIX}errors_total`,
-        help: 'Responses with status >= 400, by route, status and the exception class behind them.',
+        help: 'Responses with status >= 400, by method and route template: the same labels as requests_total.',
+      },
+      errorTypes: {
+        name: `${METRIC_PREFIX}errors_by_type_total`,
+        help: 'Responses with status >= 400, by method, route, status code and the exception class behind them.',
       },
     });
   }

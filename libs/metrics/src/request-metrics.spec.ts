@@ -7,6 +7,7 @@ const FAMILIES = {
   requests: { name: 't_requests_total', help: 'Requests.' },
   duration: { name: 't_request_duration_seconds', help: 'Duration.', buckets: REQUEST_DURATION_BUCKETS },
   errors: { name: 't_errors_total', help: 'Errors.' },
+  errorTypes: { name: 't_errors_by_type_total', help: 'Errors by type.' },
 };
 
 /** The same observations recorded the way prom-client would, as the reference for the text format. */
@@ -16,7 +17,7 @@ function reference() {
   const requests = new Counter({
     name: FAMILIES.requests.name,
     help: FAMILIES.requests.help,
-    labelNames: ['method', 'route', 'status_code', 'error_type'],
+    labelNames: ['method', 'route'],
     registers,
   });
   const duration = new Histogram({
@@ -29,6 +30,12 @@ function reference() {
   const errors = new Counter({
     name: FAMILIES.errors.name,
     help: FAMILIES.errors.help,
+    labelNames: ['method', 'route'],
+    registers,
+  });
+  const errorTypes = new Counter({
+    name: FAMILIES.errorTypes.name,
+    help: FAMILIES.errorTypes.help,
     labelNames: ['method', 'route', 'status_code', 'error_type'],
     registers,
   });
@@ -36,9 +43,11 @@ function reference() {
     registry,
     record(method: string, route: string, status: number, seconds: number, errorType: string | null) {
       const labels = { method, route, status_code: String(status) };
-      requests.inc(errorType === null ? labels : { ...labels, error_type: errorType });
+      requests.inc({ method, route });
+      // A route's errors_total exists (at 0) from its first request.
+      errors.inc({ method, route }, errorType === null ? 0 : 1);
       duration.observe(labels, seconds);
-      if (errorType !== null) errors.inc({ ...labels, error_type: errorType });
+      if (errorType !== null) errorTypes.inc({ ...labels, error_type: errorType });
     },
   };
 }
@@ -78,11 +87,10 @@ describe('RequestMetrics', () => {
     metrics.record('PROPFIND', '/x', 404, 0.001, 'NotFoundException');
     metrics.record('MKCOL', '/x', 404, 0.001, 'NotFoundException');
     const text = await metrics.render();
+    expect(text).toContain('t_requests_total{method="other",route="/x"} 2\n');
+    expect(text).toContain('t_errors_total{method="other",route="/x"} 2\n');
     expect(text).toContain(
-      't_requests_total{method="other",route="/x",status_code="404",error_type="NotFoundException"} 2\n',
-    );
-    expect(text).toContain(
-      't_errors_total{method="other",route="/x",status_code="404",error_type="NotFoundException"} 2\n',
+      't_errors_by_type_total{method="other",route="/x",status_code="404",error_type="NotFoundException"} 2\n',
     );
     expect(text).toContain(
       't_request_duration_seconds_count{method="other",route="/x",status_code="404"} 2\n',
@@ -100,5 +108,25 @@ describe('RequestMetrics', () => {
     expect(text.match(/^t_request_duration_seconds_count/gm)).toHaveLength(2_000);
     // 2,000 series in slices of 50: the timer got a turn between slices.
     expect(turns).toBeGreaterThan(0);
+  });
+
+  it('gives every route an errors_total series from its first request, so its error ratio is 0, not absent', async () => {
+    const metrics = new RequestMetrics(FAMILIES);
+    metrics.record('GET', '/ok', 200, 0.01, null);
+    metrics.record('POST', '/half', 201, 0.01, null);
+    metrics.record('POST', '/half', 400, 0.01, 'BadRequestException');
+    const samples = parseExposition(await metrics.render());
+    const value = (name: string, labels: Record<string, string>) =>
+      samples.find((s) => s.name === name && JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
+    expect(value('t_errors_total', { method: 'GET', route: '/ok' })).toBe(0);
+    expect(value('t_requests_total', { method: 'GET', route: '/ok' })).toBe(1);
+    expect(value('t_errors_total', { method: 'POST', route: '/half' })).toBe(1);
+    expect(value('t_requests_total', { method: 'POST', route: '/half' })).toBe(2);
+    // No status code or error type on the two counters: the spec's ratio matches them one to one.
+    expect(
+      samples
+        .filter((s) => s.name === 't_requests_total' || s.name === 't_errors_total')
+        .every((s) => Object.keys(s.labels).join() === 'method,route'),
+    ).toBe(true);
   });
 });

@@ -5,6 +5,7 @@ export interface RequestFamilies {
   requests: { name: string; help: string };
   duration: { name: string; help: string; buckets: readonly number[] };
   errors: { name: string; help: string };
+  errorTypes: { name: string; help: string };
 }
 
 interface DurationSeries {
@@ -15,12 +16,23 @@ interface DurationSeries {
   count: number;
 }
 
-interface CountSeries {
+/** requests_total and errors_total of one method and route: the same labels, errors a subset. */
+interface RouteSeries {
   labels: string;
   requests: number;
-  // Error responses carry error_type, so errors_total and requests_total count them under the same labels.
-  error: boolean;
+  errors: number;
+}
+
+interface ErrorTypeSeries {
+  labels: string;
+  count: number;
+}
+
+/** Everything one (method, route, status[, error type]) request updates, looked up once. */
+interface Entry {
+  route: RouteSeries;
   duration: DurationSeries;
+  errorType: ErrorTypeSeries | null;
 }
 
 // Rendering yields to the event loop after this many series: a slice renders in well under a millisecond, so
@@ -33,19 +45,25 @@ export function escapeLabelValue(value: string): string {
 }
 
 /**
- * The three per-request families (requests_total, request_duration_seconds, errors_total), kept outside
- * prom-client because they are the only large ones: prom-client hashes the label object on every observation
- * and renders a histogram of thousands of series in one synchronous block, re-escaping every label each time.
- * Here a request does one Map lookup and a few additions, label strings are rendered once per series, and a
- * scrape renders in slices with the event loop free in between.
+ * The per-request families (requests_total, errors_total, request_duration_seconds, errors_by_type_total), kept
+ * outside prom-client because they are the only large ones: prom-client hashes the label object on every
+ * observation and renders a histogram of thousands of series in one synchronous block, re-escaping every label
+ * each time. Here a request does one Map lookup and a few additions, label strings are rendered once per series,
+ * and a scrape renders in slices with the event loop free in between.
+ *
+ * requests_total and errors_total carry the same labels (method, route) and errors_total counts a subset, so the
+ * documented `rate(errors_total[5m]) / rate(requests_total[5m])` is each route's error ratio; every route has an
+ * errors_total series from its first request (0 until it fails), so a healthy route shows 0, not nothing. The
+ * status code lives on the histogram, the exception class on errors_by_type_total.
  */
 export class RequestMetrics {
   // Looked up by route, then method, then status (and error type): route templates are long-lived strings whose
   // hash V8 keeps, where a key concatenated per request would be hashed anew every time. Raw methods outside
   // the closed set share the `other` series, so series are also kept by label set.
-  private readonly byRoute = new Map<string, Map<string, Map<number | string, CountSeries>>>();
-  private readonly countsByLabels = new Map<string, CountSeries>();
+  private readonly byRoute = new Map<string, Map<string, Map<number | string, Entry>>>();
+  private readonly routes = new Map<string, RouteSeries>();
   private readonly durations = new Map<string, DurationSeries>();
+  private readonly errorTypes = new Map<string, ErrorTypeSeries>();
   private readonly bounds: Float64Array;
   private readonly les: string[];
 
@@ -62,10 +80,13 @@ export class RequestMetrics {
     if (statuses === undefined) methods.set(method, (statuses = new Map()));
     // Successes by status number; errors by status and error type, which are rarer.
     const key = errorType === null ? statusCode : `${statusCode} ${errorType}`;
-    const series =
-      statuses.get(key) ?? this.createSeries(statuses, key, method, route, statusCode, errorType);
-    series.requests++;
-    const duration = series.duration;
+    const entry = statuses.get(key) ?? this.createEntry(statuses, key, method, route, statusCode, errorType);
+    entry.route.requests++;
+    if (entry.errorType !== null) {
+      entry.route.errors++;
+      entry.errorType.count++;
+    }
+    const duration = entry.duration;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && seconds > bounds[i]) i++;
@@ -74,18 +95,18 @@ export class RequestMetrics {
     duration.count++;
   }
 
-  /** The three families in the Prometheus text format. */
+  /** The families in the Prometheus text format. */
   async render(): Promise<string> {
     return (await this.renderSlices()).join('');
   }
 
   /**
-   * The three families in the Prometheus text format, as consecutive pieces of ~50 series each, rendered with
-   * the event loop free in between. Sent one after another, they spare the ~3 ms that joining 1.3 MB (10,000
+   * The families in the Prometheus text format, as consecutive pieces of ~50 series each, rendered with the
+   * event loop free in between. Sent one after another, they spare the ~3 ms that joining 1.3 MB (10,000
    * series) into one string takes here, and the same again to encode it in one piece.
    */
   async renderSlices(): Promise<string[]> {
-    const { requests, duration, errors } = this.families;
+    const { requests, duration, errors, errorTypes } = this.families;
     // Each slice is joined into one flat string as it is finished: a single join of thousands of
     // concatenated pieces at the end held the event loop for ~5 ms on its own.
     const slices: string[] = [];
@@ -96,16 +117,19 @@ export class RequestMetrics {
     };
     const header = (name: string, help: string, type: string) =>
       `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
-    // Snapshots: series created while a slice waits are picked up by the next scrape. Both counters are read
-    // in one go, so errors_total never runs ahead of requests_total within a scrape.
-    const counts = [...this.countsByLabels.values()];
+    // Snapshots: series created while a slice waits are picked up by the next scrape. Both counters of a route
+    // are read in one go, so errors_total never runs ahead of requests_total within a scrape.
+    const routes = [...this.routes.values()];
     const durations = [...this.durations.values()];
     const errorLines = [header(errors.name, errors.help, 'counter')];
     out.push(header(requests.name, requests.help, 'counter'));
-    for (const s of counts) {
+    for (const s of routes) {
       out.push(`${requests.name}{${s.labels}} ${s.requests}\n`);
-      if (s.error) errorLines.push(`${errors.name}{${s.labels}} ${s.requests}\n`);
+      errorLines.push(`${errors.name}{${s.labels}} ${s.errors}\n`);
     }
+    out.push(errorLines.join(''));
+    out.push(header(errorTypes.name, errorTypes.help, 'counter'));
+    for (const s of this.errorTypes.values()) out.push(`${errorTypes.name}{${s.labels}} ${s.count}\n`);
     out.push(header(duration.name, duration.help, 'histogram'));
     const bucket = `${duration.name}_bucket{`;
     for (let n = 0; n < durations.length; n++) {
@@ -125,32 +149,41 @@ export class RequestMetrics {
       );
     }
     endSlice();
-    slices.push(errorLines.join(''));
     return slices;
   }
 
-  private createSeries(
-    statuses: Map<number | string, CountSeries>,
+  private createEntry(
+    statuses: Map<number | string, Entry>,
     key: number | string,
     method: string,
     route: string,
     statusCode: number,
     errorType: string | null,
-  ): CountSeries {
+  ): Entry {
     // Methods are a closed set; routes are templates from code (or UNMATCHED), never raw paths.
-    const base = `method="${HTTP_METHODS.has(method) ? method : OTHER}",route="${escapeLabelValue(route)}",status_code="${statusCode}"`;
-    let duration = this.durations.get(base);
+    const base = `method="${HTTP_METHODS.has(method) ? method : OTHER}",route="${escapeLabelValue(route)}"`;
+    let routeSeries = this.routes.get(base);
+    if (routeSeries === undefined) {
+      routeSeries = { labels: base, requests: 0, errors: 0 };
+      this.routes.set(base, routeSeries);
+    }
+    const withStatus = `${base},status_code="${statusCode}"`;
+    let duration = this.durations.get(withStatus);
     if (duration === undefined) {
-      duration = { labels: base, buckets: new Float64Array(this.les.length), sum: 0, count: 0 };
-      this.durations.set(base, duration);
+      duration = { labels: withStatus, buckets: new Float64Array(this.les.length), sum: 0, count: 0 };
+      this.durations.set(withStatus, duration);
     }
-    const labels = errorType === null ? base : `${base},error_type="${escapeLabelValue(errorType)}"`;
-    let series = this.countsByLabels.get(labels);
-    if (series === undefined) {
-      series = { labels, requests: 0, error: errorType !== null, duration };
-      this.countsByLabels.set(labels, series);
+    let typeSeries: ErrorTypeSeries | null = null;
+    if (errorType !== null) {
+      const labels = `${withStatus},error_type="${escapeLabelValue(errorType)}"`;
+      typeSeries = this.errorTypes.get(labels) ?? null;
+      if (typeSeries === null) {
+        typeSeries = { labels, count: 0 };
+        this.errorTypes.set(labels, typeSeries);
+      }
     }
-    statuses.set(key, series);
-    return series;
+    const entry: Entry = { route: routeSeries, duration, errorType: typeSeries };
+    statuses.set(key, entry);
+    return entry;
   }
 }

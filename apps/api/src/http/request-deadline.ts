@@ -1,4 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { recordErrorType } from '@app/metrics';
+
+/** The error type the metrics and logs give a request answered 503 by its deadline. */
+export class RequestDeadlineExceededError extends Error {
+  override readonly name = 'RequestDeadlineExceededError';
+}
 
 /** Seconds a client is told to wait after a request that ran out of time. */
 const RETRY_AFTER_SECONDS = 5;
@@ -18,6 +24,7 @@ export function requestDeadline(fastify: FastifyInstance, deadlineMs: number) {
         if (endsAt > now) continue;
         open.delete(request);
         if (reply.sent || reply.raw.headersSent) continue;
+        recordErrorType(request, new RequestDeadlineExceededError());
         void reply
           .code(503)
           .header('retry-after', String(RETRY_AFTER_SECONDS))
