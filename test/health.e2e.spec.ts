@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Controller, Get } from '@nestjs/common';
@@ -43,6 +44,13 @@ describe('health on the embedded database', () => {
         cpu_percent: expect.any(Number),
         memory_percent: expect.any(Number),
         disk_usage: expect.any(Number),
+        // This machine has no cgroup v2 with limits: the figures are against the host's cores and memory.
+        limits: {
+          cpu_source: 'host',
+          cpu_cores: availableParallelism(),
+          memory_source: 'host',
+          memory_bytes: totalmem(),
+        },
       },
       checks: {
         database: { status: 'up', latency_ms: expect.any(Number) },
@@ -52,7 +60,8 @@ describe('health on the embedded database', () => {
     });
     expect(new Date(res.body.timestamp).toISOString()).toBe(res.body.timestamp);
     expect(res.body.uptime).toBeGreaterThan(0);
-    for (const value of Object.values(res.body.system) as number[]) {
+    const { cpu_percent, memory_percent, disk_usage } = res.body.system as Record<string, number>;
+    for (const value of [cpu_percent, memory_percent, disk_usage]) {
       expect(value).toBeGreaterThanOrEqual(0);
       expect(value).toBeLessThanOrEqual(100);
     }
@@ -78,15 +87,76 @@ describe('health on the embedded database', () => {
   });
 });
 
+describe('health in a container (cgroup v2 limits)', () => {
+  it('reports CPU and memory against the cgroup limits, says so, and exports the same figures', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tc-cgroup-'));
+    const files = {
+      'cpu.max': '25000 100000',
+      'cpu.stat': 'usage_usec 1000',
+      'memory.max': String(512 * 1024 ** 2),
+      'memory.current': String(480 * 1024 ** 2),
+    };
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(root, name), `${text}\n`);
+    const t = await createTestApp({ CGROUP_ROOT: root });
+    try {
+      const res = await request(t.app.getHttpServer()).get('/health').expect(200);
+      // 480 of 512 MiB is 93.8 %: the container is nearly out of memory, whatever the host has free.
+      expect(res.body).toMatchObject({
+        status: 'degraded',
+        system: {
+          memory_percent: 93.8,
+          limits: {
+            cpu_source: 'cgroup',
+            cpu_cores: 0.25,
+            memory_source: 'cgroup',
+            memory_bytes: 512 * 1024 ** 2,
+          },
+        },
+        checks: { memory: { status: 'down', used_percent: 93.8 } },
+      });
+      const samples = parseExposition(
+        (await request(t.app.getHttpServer()).get('/metrics').expect(200)).text,
+      );
+      expect(valueOf(samples, 'terra_constellata_memory_usage_percent', { source: 'cgroup' })).toBe(93.8);
+      expect(valueOf(samples, 'terra_constellata_memory_limit_bytes', { source: 'cgroup' })).toBe(
+        512 * 1024 ** 2,
+      );
+      expect(
+        valueOf(samples, 'terra_constellata_cpu_usage_percent', { source: 'cgroup' }),
+      ).toBeGreaterThanOrEqual(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('health when memory or disk is nearly full', () => {
   it('is degraded (200), not unhealthy', async () => {
-    const stats = { cpuPercent: () => 12.5, memoryPercent: () => 95.2, diskUsagePercent: async () => 40 };
+    const resources = {
+      cpuSource: 'cgroup',
+      cpuLimitCores: 0.5,
+      memorySource: 'cgroup',
+      cpuPercent: () => 12.5,
+      memoryPercent: () => 95.2,
+      memoryLimitBytes: () => 512 * 1024 ** 2,
+    };
+    const stats = { resources, diskUsagePercent: async () => 40 };
     const t = await createTestApp({}, { overrides: [{ provide: SystemStats, useValue: stats }] });
     try {
       const res = await request(t.app.getHttpServer()).get('/health').expect(200);
       expect(res.body).toMatchObject({
         status: 'degraded',
-        system: { cpu_percent: 12.5, memory_percent: 95.2, disk_usage: 40 },
+        system: {
+          cpu_percent: 12.5,
+          memory_percent: 95.2,
+          disk_usage: 40,
+          limits: {
+            cpu_source: 'cgroup',
+            cpu_cores: 0.5,
+            memory_source: 'cgroup',
+            memory_bytes: 512 * 1024 ** 2,
+          },
+        },
         checks: {
           database: { status: 'up' },
           memory: { status: 'down', used_percent: 95.2 },

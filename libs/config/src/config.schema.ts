@@ -168,6 +168,7 @@ export const ENV_SCHEMA = z.object({
   HEALTH_TIMEOUT_MS: integer(1000, 10, 60_000),
   HEALTH_CACHE_MS: integer(2000, 0, 60_000),
   SHUTDOWN_GRACE_MS: integer(undefined, 0, 300_000),
+  CGROUP_ROOT: text('/sys/fs/cgroup'),
 });
 
 /** The validated configuration, from the parsed variables: its type is this function's result. */
@@ -235,6 +236,8 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
      * Kubernetes needs a few seconds to take a terminating pod out of its endpoints; a developer does not.
      */
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? (local ? 0 : 5000),
+    /** Where the cgroup v2 hierarchy is mounted: the container's CPU and memory limits are read from it. */
+    cgroupRoot: env.CGROUP_ROOT,
   };
 }
 

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '@app/config';
+import type { ResourceSource } from '@app/metrics';
 import { DatabaseHealth, type DatabaseCheck } from './database.health';
 import { ShutdownState } from './shutdown.state';
 import { SystemStats } from './system-stats.service';
@@ -21,7 +22,20 @@ export interface HealthReport {
   timestamp: string;
   version: string;
   uptime: number;
-  system: { cpu_percent: number; memory_percent: number; disk_usage: number };
+  system: {
+    /** The service's CPU over the last minute, in percent of the cores it may use (`limits.cpu_cores`). */
+    cpu_percent: number;
+    /** Memory in use, in percent of `limits.memory_bytes`. */
+    memory_percent: number;
+    disk_usage: number;
+    /** Where the limits come from: the container's cgroup (v2), or the host when there is none. */
+    limits: {
+      cpu_source: ResourceSource;
+      cpu_cores: number;
+      memory_source: ResourceSource;
+      memory_bytes: number;
+    };
+  };
   checks: {
     database: { status: 'up' | 'down'; latency_ms: number; error?: string };
     disk: { status: 'up' | 'down'; used_percent: number };
@@ -44,7 +58,8 @@ export class HealthController {
   @Get()
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const [database, disk] = await Promise.all([this.database.check(), this.system.diskUsagePercent()]);
-    const memory = this.system.memoryPercent();
+    const resources = this.system.resources;
+    const memory = resources.memoryPercent();
     const status: HealthStatus = !database.up
       ? 'unhealthy'
       : disk > DEGRADED_PERCENT || memory > DEGRADED_PERCENT
@@ -56,7 +71,17 @@ export class HealthController {
       timestamp: new Date().toISOString(),
       version: this.config.releaseVersion,
       uptime: Math.round(process.uptime() * 10) / 10,
-      system: { cpu_percent: this.system.cpuPercent(), memory_percent: memory, disk_usage: disk },
+      system: {
+        cpu_percent: resources.cpuPercent(),
+        memory_percent: memory,
+        disk_usage: disk,
+        limits: {
+          cpu_source: resources.cpuSource,
+          cpu_cores: Math.round(resources.cpuLimitCores * 1000) / 1000,
+          memory_source: resources.memorySource,
+          memory_bytes: resources.memoryLimitBytes(),
+        },
+      },
       checks: {
         database: {
           status: database.up ? 'up' : 'down',

@@ -9,3 +9,4 @@ export type { MetricsModuleOptions } from './metrics.options';
 export { METRIC_PREFIX, UNMATCHED_ROUTE, OTHER, REQUEST_DURATION_BUCKETS } from './metrics.constants';
 export { RequestMetrics } from './request-metrics';
 export { InjectMetric } from '@willsoto/nestjs-prometheus';
+export { ResourceUsage, parseCpuMax, CPU_WINDOW_MS, type ResourceSource } from './resource-usage';

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { BusinessMetrics } from './business-metrics.service';
-import { CpuSampler } from './cpu-sampler';
 import { HttpMetricsHooks } from './http-metrics.hooks';
 import { MetricCollectors } from './metric-collectors';
 import { MetricsController } from './metrics.controller';
@@ -9,6 +8,7 @@ import { MetricsTokenGuard } from './metrics-token.guard';
 import { MetricsConfigurableModule } from './metrics.options';
 import { METRIC_PROVIDERS } from './metrics.providers';
 import { MetricsService } from './metrics.service';
+import { ResourceUsage } from './resource-usage';
 
 /**
  * Every metric of the service, declared here (metrics.providers.ts and the request families in MetricsService),
@@ -21,12 +21,19 @@ import { MetricsService } from './metrics.service';
   providers: [
     ...METRIC_PROVIDERS,
     MetricCollectors,
-    CpuSampler,
+    ResourceUsage,
     MetricsService,
     BusinessMetrics,
     HttpMetricsHooks,
     MetricsTokenGuard,
   ],
-  exports: [...METRIC_PROVIDERS, MetricCollectors, MetricsService, BusinessMetrics, HttpMetricsHooks],
+  exports: [
+    ...METRIC_PROVIDERS,
+    MetricCollectors,
+    ResourceUsage,
+    MetricsService,
+    BusinessMetrics,
+    HttpMetricsHooks,
+  ],
 })
 export class MetricsModule extends MetricsConfigurableModule {}

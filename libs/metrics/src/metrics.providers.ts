@@ -7,7 +7,7 @@ import { AppConfig } from '@app/config';
 import { DROP_REASONS, droppedErrorReports, type DropReason } from '@app/sentry';
 import { METRIC_PREFIX } from './metrics.constants';
 import { MetricCollectors } from './metric-collectors';
-import { CpuSampler } from './cpu-sampler';
+import { ResourceUsage } from './resource-usage';
 
 /** Names of the metrics declared here; inject one with `@InjectMetric(METRICS.x)`. */
 export const METRICS = {
@@ -21,6 +21,8 @@ export const METRICS = {
   errorReportsDropped: `${METRIC_PREFIX}error_reports_dropped_total`,
   memoryUsage: `${METRIC_PREFIX}memory_usage_bytes`,
   cpuUsage: `${METRIC_PREFIX}cpu_usage_percent`,
+  memoryUsagePercent: `${METRIC_PREFIX}memory_usage_percent`,
+  memoryLimit: `${METRIC_PREFIX}memory_limit_bytes`,
   activeConnections: `${METRIC_PREFIX}active_connections`,
   databaseUp: `${METRIC_PREFIX}database_up`,
   buildInfo: `${METRIC_PREFIX}build_info`,
@@ -125,10 +127,35 @@ export const METRIC_PROVIDERS: Provider[] = [
   makeGaugeProvider({
     ...own,
     name: METRICS.cpuUsage,
-    help: 'CPU used by the process since the previous scrape, in percent of one core.',
-    inject: [CpuSampler],
-    collect(this: Gauge, cpu: CpuSampler) {
-      this.set(cpu.percentSinceLastSample());
+    help:
+      'CPU used over the last minute (sampled by the service, whoever scrapes), in percent of the cores it may use: ' +
+      'its cgroup cpu.max (source="cgroup"), else the host cores (source="host").',
+    labelNames: ['source'],
+    inject: [ResourceUsage],
+    collect(this: Gauge, resources: ResourceUsage) {
+      this.set({ source: resources.cpuSource }, resources.cpuPercent());
+    },
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.memoryUsagePercent,
+    help:
+      'Memory in use, in percent of what the service may use: cgroup memory.current of memory.max ' +
+      '(source="cgroup"), else the host memory in use (source="host").',
+    labelNames: ['source'],
+    inject: [ResourceUsage],
+    collect(this: Gauge, resources: ResourceUsage) {
+      this.set({ source: resources.memorySource }, resources.memoryPercent());
+    },
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.memoryLimit,
+    help: 'Memory the service may use: its cgroup memory.max (source="cgroup"), else the host memory (source="host").',
+    labelNames: ['source'],
+    inject: [ResourceUsage],
+    collect(this: Gauge, resources: ResourceUsage) {
+      this.set({ source: resources.memorySource }, resources.memoryLimitBytes());
     },
   }),
   makeGaugeProvider({
