@@ -1,8 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { parseAlloy } from './support/alloy';
 import { findBinary } from './support/binaries';
+import { checkDashboards } from './support/grafana-schema';
 
 const ROOT = join(__dirname, '..');
 const MONITORING = join(ROOT, 'monitoring');
@@ -45,6 +48,28 @@ const rules = (): Rule[] =>
     ),
   );
 
+const RUNBOOK_BASE = readFileSync(join(MONITORING, 'runbook-base-url'), 'utf8').trim();
+const runbookUrl = new RegExp(`^${RUNBOOK_BASE.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/[A-Za-z]+\\.md$`);
+const runbookFile = (url: string) => join(ROOT, 'docs', 'runbooks', url.slice(RUNBOOK_BASE.length + 1));
+
+interface DashboardPanel {
+  type: string;
+  title: string;
+  description?: string;
+  datasource?: { type: string; uid: string };
+  targets?: Array<{ expr: string; datasource?: { uid: string } }>;
+  links?: Array<{ url: string }>;
+}
+interface DashboardJson {
+  schemaVersion: number;
+  __inputs: Array<{ name: string; pluginId: string }>;
+  templating: { list: Array<{ name: string; type: string; query: unknown }> };
+  panels: DashboardPanel[];
+}
+const DASHBOARDS = ['terra-constellata-overview.json', 'terra-constellata-slo.json'];
+const dashboard = (name: string) =>
+  JSON.parse(readFileSync(join(MONITORING, 'grafana', 'dashboards', name), 'utf8')) as DashboardJson;
+
 describe('monitoring configuration files', () => {
   it('parses every YAML and JSON file of the stack', () => {
     const files = [
@@ -74,7 +99,7 @@ describe('monitoring configuration files', () => {
       ['DatabaseDown', 'critical', '1m', /terra_constellata_database_up == 0/],
       ['HighCpuUsage', 'critical', '5m', /> 90$/],
       ['SlowApiResponse', 'warning', '5m', /p95_5m > 5$/],
-      ['HighMemoryUsage', 'warning', '5m', /> 8589934592$/],
+      ['HighMemoryUsage', 'warning', '5m', /> 8589934592\b/],
       ['HighWorkflowFailureRate', 'warning', '5m', /> 0\.20$/],
       ['LowUserFeedback', 'info', '10m', /< 1$/],
     ];
@@ -94,7 +119,8 @@ describe('monitoring configuration files', () => {
           runbook_url: expect.any(String),
         }),
       );
-      expect(existsSync(join(ROOT, rule.annotations!.runbook_url))).toBe(true);
+      expect(rule.annotations!.runbook_url).toMatch(runbookUrl);
+      expect(existsSync(runbookFile(rule.annotations!.runbook_url))).toBe(true);
     }
     expect([...alerts.keys()].filter((name) => name.startsWith('SLO'))).toHaveLength(4);
   });
@@ -136,36 +162,163 @@ describe('monitoring configuration files', () => {
     expect(
       overview.panels.some(
         (p: { type: string; datasource?: { uid: string } }) =>
-          p.type === 'logs' && p.datasource?.uid === 'loki',
+          p.type === 'logs' && p.datasource?.uid === '${loki_datasource}',
       ),
     ).toBe(true);
   });
 
-  it('ships the JSON log files to Loki with the job, level and service labels, and keeps logs for a while', () => {
-    const promtail = yaml<{
-      scrape_configs: Array<{
-        static_configs: Array<{ labels: Record<string, string> }>;
-        pipeline_stages: Array<Record<string, unknown>>;
-      }>;
-    }>(join(MONITORING, 'promtail-config.yml'));
-    const job = promtail.scrape_configs[0];
-    expect(job.static_configs[0].labels).toMatchObject({
-      job: 'terra_constellata',
-      __path__: '/var/log/terra_constellata/terra_constellata.log',
+  it('ships the JSON log file to Loki with Alloy, with the job, level and service labels, and keeps logs a while', () => {
+    const config = parseAlloy(readFileSync(join(MONITORING, 'alloy', 'config.alloy'), 'utf8'));
+    const component = (name: string, label: string) => {
+      const found = config.blocks.find((b) => b.name === name && b.label === label);
+      if (!found) throw new Error(`config.alloy has no ${name} "${label}"`);
+      return found;
+    };
+    const files = component('local.file_match', 'terra_constellata');
+    expect(files.attributes.path_targets).toEqual([
+      { __path__: '/var/log/terra_constellata/terra_constellata.log', job: 'terra_constellata' },
+    ]);
+    expect(component('loki.source.file', 'terra_constellata').attributes).toEqual({
+      targets: { ref: 'local.file_match.terra_constellata.targets' },
+      forward_to: [{ ref: 'loki.process.terra_constellata.receiver' }],
     });
-    const stages = job.pipeline_stages.map((stage) => Object.keys(stage)[0]);
-    expect(stages).toEqual(['multiline', 'json', 'labels', 'timestamp']);
-    expect(Object.keys(job.pipeline_stages[2].labels as object)).toEqual(['level', 'service']);
+    const process = component('loki.process', 'terra_constellata');
+    expect(process.blocks.map((b) => b.name)).toEqual([
+      'stage.multiline',
+      'stage.json',
+      'stage.labels',
+      'stage.timestamp',
+    ]);
+    expect(process.blocks[0].attributes).toEqual({ firstline: '^\\{', max_wait_time: '3s' });
+    expect(Object.keys(process.blocks[1].attributes.expressions as object)).toEqual(
+      expect.arrayContaining(['level', 'service', 'time', 'msg', 'request_id', 'status_code']),
+    );
+    expect(process.blocks[2].attributes.values).toEqual({ level: '', service: '' });
+    expect(process.blocks[3].attributes).toEqual({ source: 'time', format: 'RFC3339Nano' });
+    expect(process.attributes.forward_to).toEqual([{ ref: 'loki.write.default.receiver' }]);
+    const write = component('loki.write', 'default');
+    expect(write.blocks[0]).toMatchObject({
+      name: 'endpoint',
+      attributes: { url: 'http://loki:3100/loki/api/v1/push' },
+    });
+    // Every reference names a component defined in the file.
+    const defined = new Set(config.blocks.map((b) => `${b.name}.${b.label}`));
+    const refs = JSON.stringify(config).match(/"ref":"[^"]+"/g) ?? [];
+    expect(refs.length).toBeGreaterThanOrEqual(3);
+    for (const ref of refs) {
+      const path = ref.slice(7, -1);
+      expect([...defined].some((d) => path.startsWith(`${d}.`))).toBe(true);
+    }
+    expect(() => parseAlloy('loki.write "x" { endpoint { url = "unterminated } }')).toThrow(/unterminated/);
     const loki = yaml<{
       limits_config: { retention_period: string };
       compactor: { retention_enabled: boolean };
     }>(join(MONITORING, 'loki-config.yml'));
     expect(loki.limits_config.retention_period).toBe('744h');
     expect(loki.compactor.retention_enabled).toBe(true);
-    // The backend writes its files where Promtail reads them.
+    // The backend writes its files where Alloy reads them.
     const app = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     expect(app).toContain('backend_logs:/app/logs');
     expect(app).toContain('LOG_DIR: /app/logs');
+    expect(readFileSync(join(ROOT, 'docker-compose.monitoring.yml'), 'utf8')).toContain(
+      'backend_logs:/var/log/terra_constellata:ro',
+    );
+  });
+
+  it('gives both dashboards datasource, job and instance variables, __inputs, descriptions and runbook links', () => {
+    for (const name of DASHBOARDS) {
+      const d = dashboard(name);
+      expect({ name, schemaVersion: d.schemaVersion }).toEqual({ name, schemaVersion: 42 });
+      const variables = d.templating.list.map((v) => v.name);
+      expect(variables).toEqual(expect.arrayContaining(['datasource', 'job', 'instance']));
+      expect(d.__inputs.map((i) => i.name)).toContain('DS_PROMETHEUS');
+      const text = JSON.stringify(d);
+      // Nothing names a datasource by a uid of one particular Grafana.
+      expect(text).not.toMatch(/"uid":"(prometheus|loki)"/);
+      for (const used of new Set(text.match(/\$\{?([a-z_]+)/g) ?? [])) {
+        const variable = used.replace(/^\$\{?/, '');
+        if (variable.startsWith('__')) continue;
+        expect({ name, variable, defined: variables.includes(variable) }).toEqual({
+          name,
+          variable,
+          defined: true,
+        });
+      }
+      for (const panel of d.panels.filter((p) => p.type !== 'row')) {
+        expect({ panel: panel.title, description: (panel.description ?? '').length > 20 }).toEqual({
+          panel: panel.title,
+          description: true,
+        });
+        expect(['${datasource}', '${loki_datasource}']).toContain(panel.datasource?.uid);
+        for (const link of panel.links ?? []) {
+          expect(link.url).toMatch(runbookUrl);
+          expect(existsSync(runbookFile(link.url))).toBe(true);
+        }
+        // Panels on the service's own metrics follow the job and instance selectors, but the spec's queries
+        // (shown exactly as the spec writes them) and recording rules (service-wide by design).
+        if (panel.datasource?.type !== 'prometheus' || panel.title.includes('spec query')) continue;
+        for (const target of panel.targets ?? []) {
+          for (const selector of target.expr.match(/\bterra_constellata_[a-z0-9_]+(\{[^}]*\})?/g) ?? [])
+            expect(selector).toContain('job="$job",instance=~"$instance"');
+        }
+      }
+    }
+    const linked = DASHBOARDS.flatMap((n) => dashboard(n).panels.flatMap((p) => p.links ?? []));
+    expect(linked.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('type-checks both dashboards against @grafana/schema, and the check catches a broken one', () => {
+    const problems = checkDashboards(
+      DASHBOARDS.map((name) => ({
+        name,
+        json: readFileSync(join(MONITORING, 'grafana', 'dashboards', name), 'utf8'),
+      })),
+    );
+    expect(problems).toEqual([]);
+    const broken = dashboard(DASHBOARDS[0]) as unknown as Record<string, unknown>;
+    broken.schemaVersion = '42';
+    (broken.panels as Array<Record<string, unknown>>)[1].gridPos = { h: 4, w: 6, x: 0 };
+    (broken.templating as { list: Array<Record<string, unknown>> }).list[0].type = 'dropdown';
+    const caught = checkDashboards([{ name: 'broken.json', json: JSON.stringify(broken, null, 2) }]).join(
+      '\n',
+    );
+    expect(caught).toMatch(/Type 'string' is not assignable to type 'number'/);
+    expect(caught).toMatch(/'y'/);
+    expect(caught).toMatch(/dropdown/);
+  });
+
+  it('links every alert and dashboard panel to its runbook under one base URL, which one command changes', () => {
+    const texts = [
+      ...filesUnder(join(MONITORING, 'rules'), /\.yml$/),
+      ...filesUnder(join(MONITORING, 'grafana', 'dashboards'), /\.json$/),
+    ].map((f) => readFileSync(f, 'utf8'));
+    const urls = texts.flatMap((t) => t.match(/https?:\/\/[^\s"']+\.md/g) ?? []);
+    expect(urls.length).toBeGreaterThan(30);
+    for (const url of urls) {
+      expect(url).toMatch(runbookUrl);
+      expect(existsSync(runbookFile(url))).toBe(true);
+    }
+    // The command rewrites every link in a copy of the repository's monitoring directory.
+    const copy = mkdtempSync(join(tmpdir(), 'tc-runbooks-'));
+    cpSync(MONITORING, join(copy, 'monitoring'), { recursive: true });
+    cpSync(join(ROOT, 'scripts'), join(copy, 'scripts'), { recursive: true });
+    execFileSync(
+      process.execPath,
+      [join(copy, 'scripts', 'runbook-base.mjs'), 'https://wiki.example.com/runbooks/'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const rewritten = filesUnder(join(copy, 'monitoring'), /\.(yml|json)$/)
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    expect(rewritten).not.toContain(RUNBOOK_BASE);
+    expect(rewritten.match(/https:\/\/wiki\.example\.com\/runbooks\/[A-Za-z]+\.md/g)).toHaveLength(
+      urls.length,
+    );
+    expect(readFileSync(join(copy, 'monitoring', 'runbook-base-url'), 'utf8').trim()).toBe(
+      'https://wiki.example.com/runbooks',
+    );
   });
 
   it('builds the backend image in stages, without dev dependencies, as a non-root user, with a liveness check', () => {
@@ -220,27 +373,50 @@ describe('monitoring configuration checked by the real tools', () => {
     expect(route('severity=info')).toBe('chat');
   });
 
-  it('validates the compose files, alone and together', () => {
+  it('validates the compose files, alone and together, and they are closed by default', () => {
     if (!compose) return;
+    const env: NodeJS.ProcessEnv = { ...process.env, GF_SECURITY_ADMIN_PASSWORD: 'a-password-for-the-check' };
+    delete env.MONITORING_BIND;
+    delete env.BACKEND_BIND;
+    const composeRun = (args: string[], environment: NodeJS.ProcessEnv) => {
+      const result = spawnSync(compose, args, { cwd: ROOT, env: environment, encoding: 'utf8' });
+      return { status: result.status, output: `${result.stdout}${result.stderr}`, stdout: result.stdout };
+    };
     for (const files of [
       ['docker-compose.yml'],
       ['docker-compose.monitoring.yml'],
       ['docker-compose.yml', 'docker-compose.monitoring.yml'],
     ]) {
-      const result = run(compose, [...files.flatMap((f) => ['-f', f]), 'config', '-q'], ROOT);
+      const result = composeRun([...files.flatMap((f) => ['-f', f]), 'config', '-q'], env);
       expect(result.output).toBe('');
       expect(result.status).toBe(0);
     }
+    // Grafana refuses to start as admin/admin: without the password the stack does not even render.
+    const unset: NodeJS.ProcessEnv = { ...env };
+    delete unset.GF_SECURITY_ADMIN_PASSWORD;
+    const refused = composeRun(['-f', 'docker-compose.monitoring.yml', 'config', '-q'], unset);
+    expect(refused.status).not.toBe(0);
+    expect(refused.output).toContain('set GF_SECURITY_ADMIN_PASSWORD');
+
     const merged = parseYaml(
-      execFileSync(compose, ['-f', 'docker-compose.yml', '-f', 'docker-compose.monitoring.yml', 'config'], {
-        cwd: ROOT,
-        encoding: 'utf8',
-      }),
+      composeRun(['-f', 'docker-compose.yml', '-f', 'docker-compose.monitoring.yml', 'config'], env).stdout,
     ) as {
-      services: Record<string, { container_name?: string; ports?: unknown[] }>;
+      services: Record<
+        string,
+        {
+          image: string;
+          build?: unknown;
+          container_name?: string;
+          command?: string[] | string;
+          entrypoint?: string[];
+          ports?: Array<{ host_ip?: string; published?: number | string } | string>;
+          environment?: Record<string, string>;
+        }
+      >;
     };
     expect(Object.keys(merged.services).sort()).toEqual([
       'alertmanager',
+      'alloy',
       'backend',
       'cadvisor',
       'grafana',
@@ -248,10 +424,126 @@ describe('monitoring configuration checked by the real tools', () => {
       'node-exporter',
       'postgres',
       'prometheus',
-      'promtail',
     ]);
-    for (const name of ['grafana', 'promtail', 'prometheus', 'loki', 'alertmanager']) {
+    for (const name of ['grafana', 'alloy', 'prometheus', 'loki', 'alertmanager']) {
       expect(merged.services[name].container_name).toBe(`terra_constellata_${name}`);
     }
+    for (const [name, service] of Object.entries(merged.services)) {
+      // Exact versions: no latest, no floating major or minor. The backend is built here, from the Dockerfile.
+      if (!service.build)
+        expect({ name, image: service.image }).toEqual({
+          name,
+          // PostgreSQL's own versions are major.minor.
+          image: expect.stringMatching(
+            name === 'postgres' ? /^postgres:\d+\.\d+-alpine$/ : /:v?\d+\.\d+\.\d+$/,
+          ),
+        });
+      // Published on loopback only.
+      for (const port of service.ports ?? []) {
+        const hostIp = typeof port === 'string' ? port.split(':')[0] : port.host_ip;
+        expect({ name, hostIp }).toEqual({ name, hostIp: '127.0.0.1' });
+      }
+    }
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:\d+\.\d+\.\d+-[a-z]+-slim AS/m);
+    const prometheus = [merged.services.prometheus.command].flat().join(' ');
+    expect(prometheus).not.toContain('--web.enable-lifecycle');
+    expect(prometheus).toContain('--web.config.file=/etc/prometheus/secrets/web.yml');
+    expect([merged.services.alertmanager.command].flat().join(' ')).toContain(
+      '--web.config.file=/etc/alertmanager/auth/web.yml',
+    );
+    // Retention covers the longest range any rule or dashboard reads.
+    const retention = /--storage\.tsdb\.retention\.time=(\d+)d/.exec(prometheus);
+    expect(retention).not.toBeNull();
+    const sources = [
+      ...RULE_FILES.map((f) => readFileSync(join(MONITORING, 'rules', f), 'utf8')),
+      ...DASHBOARDS.map((n) => readFileSync(join(MONITORING, 'grafana', 'dashboards', n), 'utf8')),
+    ].join('\n');
+    const days = (range: string) => {
+      const [, n, unit] = /^(\d+)([smhdw])$/.exec(range)!;
+      return (
+        Number(n) * { s: 1 / 86400, m: 1 / 1440, h: 1 / 24, d: 1, w: 7 }[unit as 's' | 'm' | 'h' | 'd' | 'w']
+      );
+    };
+    const longest = Math.max(...(sources.match(/\[(\d+[smhdw])\]/g) ?? []).map((r) => days(r.slice(1, -1))));
+    expect(longest).toBe(30);
+    expect(Number(retention![1])).toBeGreaterThanOrEqual(longest + 1);
+    // Windows of a day and more read the recorded 5-minute rates, never the raw counters.
+    for (const expr of rules().map((r) => r.expr)) {
+      for (const [, selector, range] of expr.matchAll(/([a-z0-9_:]+)(?:\{[^}]*\})?\[(\d+[dw])\]/g))
+        expect({ selector, range }).toEqual({
+          selector: expect.stringMatching(/^terra_constellata:.*:rate5m$/),
+          range,
+        });
+    }
   });
+
+  it('protects Prometheus and Alertmanager with basic auth from generated secret files (promtool check web-config, a real Alertmanager)', async () => {
+    if (!promtool || !amtool) return;
+    const dir = mkdtempSync(join(tmpdir(), 'tc-secrets-'));
+    const generate = () =>
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'monitoring-secrets.mjs'), '--dir', dir], {
+        encoding: 'utf8',
+      });
+    generate();
+    const password = readFileSync(join(dir, 'monitoring_password'), 'utf8');
+    expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const web = readFileSync(join(dir, 'web.yml'), 'utf8');
+    // Running it again keeps both files.
+    generate();
+    expect(readFileSync(join(dir, 'web.yml'), 'utf8')).toBe(web);
+    const checked = run(promtool, ['check', 'web-config', join(dir, 'web.yml')]);
+    expect(checked.output).toContain('SUCCESS');
+    expect(checked.status).toBe(0);
+    // The files compose mounts are the ones the script writes, and are not committed.
+    const composeText = readFileSync(join(ROOT, 'docker-compose.monitoring.yml'), 'utf8');
+    expect(composeText).toContain(
+      './monitoring/secrets/monitoring_password:/etc/grafana/secrets/monitoring_password:ro',
+    );
+    expect(readFileSync(join(ROOT, '.gitignore'), 'utf8')).toContain('monitoring/secrets/web.yml');
+    const prometheusYml = readFileSync(join(MONITORING, 'prometheus.yml'), 'utf8');
+    expect(prometheusYml.match(/password_file: secrets\/monitoring_password/g)).toHaveLength(3);
+    const datasources = readFileSync(
+      join(MONITORING, 'grafana/provisioning/datasources/datasources.yml'),
+      'utf8',
+    );
+    expect(
+      datasources.match(/basicAuthPassword: \$__file\{\/etc\/grafana\/secrets\/monitoring_password\}/g),
+    ).toHaveLength(2);
+
+    // A real Alertmanager with that web config: 401 without the password, 200 with it.
+    const alertmanager = findBinary('prometheus-alertmanager', 'apt-get install -y prometheus-alertmanager');
+    if (!alertmanager) return;
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(
+      alertmanager,
+      [
+        `--config.file=${join(MONITORING, 'alertmanager.yml')}`,
+        `--web.config.file=${join(dir, 'web.yml')}`,
+        `--storage.path=${join(dir, 'am-data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const url = `http://127.0.0.1:${port}/api/v2/status`;
+      let open: Response | undefined;
+      for (let i = 0; i < 100 && !open; i++) {
+        open = await fetch(url).catch(() => undefined);
+        if (!open) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(open?.status).toBe(401);
+      const authorized = await fetch(url, {
+        headers: { authorization: `Basic ${Buffer.from(`terra:${password}`).toString('base64')}` },
+      });
+      expect(authorized.status).toBe(200);
+      const wrong = await fetch(url, {
+        headers: { authorization: `Basic ${Buffer.from('terra:wrong').toString('base64')}` },
+      });
+      expect(wrong.status).toBe(401);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
 });
