@@ -434,7 +434,12 @@ for (const engine of ENGINES) {
       expect(after.total_feedback).toBe(15);
 
       const metrics = parseExposition((await request(server).get('/metrics').expect(200)).text);
-      expect(valueOf(metrics, 'terra_constellata_feedback_flagged_targets')).toBe(2);
+      expect(
+        valueOf(metrics, 'terra_constellata_feedback_flagged_targets', { target_type: 'workflow' }),
+      ).toBe(2);
+      expect(valueOf(metrics, 'terra_constellata_feedback_flagged_targets', { target_type: 'artwork' })).toBe(
+        0,
+      );
       expect(valueOf(metrics, 'terra_constellata_feedback_rating_average', { target_type: 'workflow' })).toBe(
         2.13,
       );

@@ -47,7 +47,10 @@ for (const engine of ENGINES) {
         ended_at: null,
       });
       const id = started.body.id as string;
-      expect((await request(server).get(`/api/workflows/${id}`).expect(200)).body).toEqual(started.body);
+      expect((await request(server).get(`/api/workflows/${id}`).expect(200)).body).toEqual({
+        ...started.body,
+        feedback: { count: 0, average_rating: null, flagged: false },
+      });
       const completed = await request(server).post(`/api/workflows/${id}/complete`).expect(200);
       expect(completed.body).toMatchObject({ id, status: 'completed', ended_at: expect.any(String) });
       const after = await scrape();

@@ -21,7 +21,7 @@ import { ArtworkTargetParams, SubmitFeedbackDto, WorkflowTargetParams } from './
 import type { FeedbackTargetType } from './entities/feedback.entity';
 import { FeedbackService, type FeedbackStats, type RecentFeedback } from './feedback.service';
 import type { FeedbackInsights } from './learning/insights.types';
-import { LearningLoopService } from './learning/learning-loop.service';
+import { LearningLoopService, type Rankings } from './learning/learning-loop.service';
 
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
@@ -101,6 +101,15 @@ export class FeedbackController {
   @ApiOperation({ summary: 'Recent feedback, newest first, with cursor pagination (needs a read token)' })
   recent(@Query() query: RecentFeedbackQuery): Promise<RecentFeedback> {
     return this.feedback.recent(query);
+  }
+
+  @Get('rankings')
+  @ApiOperation({
+    summary:
+      'Artwork styles and workflow types ranked by a Bayesian average of their ratings (refreshed with the insights)',
+  })
+  rankings(): Rankings {
+    return this.learning.rankings();
   }
 
   @Get('insights')

@@ -216,6 +216,34 @@ export class FeedbackRepository {
     return { byType, bySentiment, byTarget, negatives, raters };
   }
 
+  /**
+   * Ratings of artworks by style and of workflows by type, up to `now`: the learning loop's rankings. The styles
+   * and types live in the workflows module's tables (artworks, workflows), joined here by id.
+   */
+  async ratingsByStyleAndType(now: Date) {
+    const grouped = (
+      table: 'artworks' | 'workflows',
+      column: 'style' | 'type',
+      targetType: 'artwork' | 'workflow',
+    ) =>
+      this.repo()
+        .createQueryBuilder('f')
+        .innerJoin(table, 'g', 'g.id = f.target_id')
+        .select(`g.${column}`, 'key')
+        .addSelect('COUNT(*)', 'count')
+        .addSelect('SUM(f.rating)', 'sum')
+        .where('f.target_type = :targetType AND f.created_at <= :now', { targetType, now })
+        .groupBy(`g.${column}`)
+        .getRawMany<{ key: string; count: string; sum: string }>();
+    const [styles, types] = await Promise.all([
+      grouped('artworks', 'style', 'artwork'),
+      grouped('workflows', 'type', 'workflow'),
+    ]);
+    const numbers = (rows: Array<{ key: string; count: string; sum: string }>) =>
+      rows.map((r) => ({ key: r.key, count: Number(r.count), sum: Number(r.sum) }));
+    return { styles: numbers(styles), types: numbers(types) };
+  }
+
   /** Counts and rating sums per target type in the window before `now` and the one before it. */
   trendWindows(now: Date, windowMs: number) {
     const windowOf = `CASE WHEN f.created_at >= :recentStart THEN 'recent' ELSE 'previous' END`;

@@ -84,7 +84,8 @@ export const METRIC_PROVIDERS: Provider[] = [
   makeGaugeProvider({
     ...own,
     name: METRICS.feedbackFlaggedTargets,
-    help: 'Workflows and artworks whose average rating is below the flag threshold over enough ratings.',
+    help: 'Workflows and artworks whose average rating is below the flag threshold from enough distinct raters, by target type.',
+    labelNames: ['target_type'],
     inject: [MetricCollectors],
     collect(this: Gauge, collectors: MetricCollectors) {
       return collectors.collect(METRICS.feedbackFlaggedTargets, this);

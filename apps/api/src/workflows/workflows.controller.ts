@@ -2,7 +2,13 @@ import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs
 import { WriteRateLimitGuard } from '@app/rate-limit';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FailWorkflowDto, RecordArtworkDto, StartWorkflowDto, WorkflowParams } from './workflow.dto';
-import { WorkflowsService, type ArtworkRecord, type WorkflowRecord } from './workflows.service';
+import {
+  WorkflowsService,
+  type ArtworkRecord,
+  type StartedWorkflowRecord,
+  type WorkflowRecord,
+  type WorkflowWithFeedbackRecord,
+} from './workflows.service';
 
 @ApiTags('workflows')
 @Controller('api')
@@ -13,13 +19,13 @@ export class WorkflowsController {
   @Post('workflows')
   @HttpCode(201)
   @ApiOperation({ summary: 'Start a workflow' })
-  start(@Body() dto: StartWorkflowDto): Promise<WorkflowRecord> {
+  start(@Body() dto: StartWorkflowDto): Promise<StartedWorkflowRecord> {
     return this.workflows.start(dto.type, dto.input);
   }
 
   @Get('workflows/:id')
   @ApiResponse({ status: 404, description: 'No such workflow' })
-  get(@Param() params: WorkflowParams): Promise<WorkflowRecord> {
+  get(@Param() params: WorkflowParams): Promise<WorkflowWithFeedbackRecord> {
     return this.workflows.get(params.id);
   }
 

@@ -2,6 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { LearningLoopService, type RecommendedStyle, type TargetFeedbackSummary } from '@app/feedback';
 import { AppLogger } from '@app/logging';
 import { BusinessMetrics } from '@app/metrics';
 import { ArtworkEntity } from './entities/artwork.entity';
@@ -15,6 +16,16 @@ export interface WorkflowRecord {
   error: string | null;
   started_at: string;
   ended_at: string | null;
+}
+
+/** A started workflow; an artwork_generation one carries the style the users rate best. */
+export interface StartedWorkflowRecord extends WorkflowRecord {
+  recommended_style?: RecommendedStyle | null;
+}
+
+/** A workflow with the feedback it has received. */
+export interface WorkflowWithFeedbackRecord extends WorkflowRecord {
+  feedback: TargetFeedbackSummary;
 }
 
 export interface ArtworkRecord {
@@ -34,6 +45,8 @@ const toWorkflow = (w: WorkflowEntity): WorkflowRecord => ({
   ended_at: w.endedAt?.toISOString() ?? null,
 });
 
+const ARTWORK_GENERATION = 'artwork_generation';
+
 /** Workflows and artworks: the events behind the business metrics and their `business` log lines. */
 @Injectable()
 export class WorkflowsService {
@@ -41,9 +54,10 @@ export class WorkflowsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly business: BusinessMetrics,
     private readonly logger: AppLogger,
+    private readonly learning: LearningLoopService,
   ) {}
 
-  async start(type: string, input: Record<string, unknown> | undefined): Promise<WorkflowRecord> {
+  async start(type: string, input: Record<string, unknown> | undefined): Promise<StartedWorkflowRecord> {
     const workflow = Object.assign(new WorkflowEntity(), {
       id: randomUUID(),
       type,
@@ -55,12 +69,22 @@ export class WorkflowsService {
     });
     await this.workflows().insert(workflow);
     this.business.workflowStarted(type);
-    this.logger.logBusinessEvent('workflow_started', { workflow_id: workflow.id, workflow_type: type });
-    return toWorkflow(workflow);
+    if (type !== ARTWORK_GENERATION) {
+      this.logger.logBusinessEvent('workflow_started', { workflow_id: workflow.id, workflow_type: type });
+      return toWorkflow(workflow);
+    }
+    // The learning loop closes here: the generator learns which style users rate best before it generates.
+    const recommended = this.learning.recommendedStyle();
+    this.logger.logBusinessEvent('workflow_started', {
+      workflow_id: workflow.id,
+      workflow_type: type,
+      recommended_style: recommended?.style ?? null,
+    });
+    return { ...toWorkflow(workflow), recommended_style: recommended };
   }
 
-  async get(id: string): Promise<WorkflowRecord> {
-    return toWorkflow(await this.find(id));
+  async get(id: string): Promise<WorkflowWithFeedbackRecord> {
+    return { ...toWorkflow(await this.find(id)), feedback: this.learning.targetSummary('workflow', id) };
   }
 
   complete(id: string): Promise<WorkflowRecord> {

@@ -10,6 +10,7 @@ import {
 } from '../entities/feedback.entity';
 import { FeedbackRepository } from '../feedback.repository';
 import type { FeedbackInsights, TargetInsight, TrendDirection } from './insights.types';
+import { rank, type Ranking } from './ranking';
 import { topCounts, words } from './text-analysis';
 
 const DAY_MS = 86_400_000;
@@ -38,6 +39,28 @@ interface State {
   byType: Record<FeedbackTargetType, Sum>;
   sentiment: Record<Sentiment, number>;
   targets: Map<string, Target>;
+}
+
+/** The rankings the generator asks for: artwork styles and workflow types by their ratings. */
+export interface Rankings {
+  computed_at: string;
+  artwork_styles: Ranking;
+  workflow_types: Ranking;
+}
+
+/** What the generator is told before it generates: the best-ranked style and whether enough ratings back it. */
+export interface RecommendedStyle {
+  style: string;
+  score: number;
+  count: number;
+  enough_data: boolean;
+}
+
+/** A workflow's or artwork's own feedback: how many ratings, their average, and whether it is flagged. */
+export interface TargetFeedbackSummary {
+  count: number;
+  average_rating: number | null;
+  flagged: boolean;
 }
 
 interface Analysis {
@@ -69,6 +92,7 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<FeedbackInsights> | undefined;
   private recordedDuringRun: FeedbackEntity[] | undefined;
+  private ranked: Rankings | undefined;
 
   constructor(
     private readonly repository: FeedbackRepository,
@@ -84,7 +108,11 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
         else gauge.set({ target_type: type }, value);
       }
     });
-    collectors.register(METRICS.feedbackFlaggedTargets, (gauge) => gauge.set(this.flagged().length));
+    collectors.register(METRICS.feedbackFlaggedTargets, (gauge) => {
+      const flagged = this.flagged();
+      for (const type of ['workflow', 'artwork'] as const)
+        gauge.set({ target_type: type }, flagged.filter((t) => t.target_type === type).length);
+    });
   }
 
   onModuleInit(): void {
@@ -139,6 +167,33 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
     };
   }
 
+  /** Artwork styles and workflow types ranked by their ratings, as of the last recompute. */
+  rankings(): Rankings {
+    return (
+      this.ranked ?? {
+        computed_at: this.updatedAt.toISOString(),
+        artwork_styles: rank([], this.config.flagMinRatings),
+        workflow_types: rank([], this.config.flagMinRatings),
+      }
+    );
+  }
+
+  /** The best-ranked artwork style, or null while no artwork has been rated. */
+  recommendedStyle(): RecommendedStyle | null {
+    const best = this.rankings().artwork_styles.entries[0];
+    return best
+      ? { style: best.key, score: best.score, count: best.count, enough_data: best.enough_data }
+      : null;
+  }
+
+  /** The feedback a workflow or artwork has received, with every submission folded in. */
+  targetSummary(type: 'workflow' | 'artwork', id: string): TargetFeedbackSummary {
+    const target = this.state.targets.get(`${type}:${id}`);
+    if (!target) return { count: 0, average_rating: null, flagged: false };
+    const insight = this.targetInsight(target);
+    return { count: insight.count, average_rating: insight.average_rating, flagged: insight.flagged };
+  }
+
   /** Recomputes everything from the database, stores it and logs `feedback_insight_generated`. */
   recompute(trigger: FeedbackInsights['trigger'], now = new Date()): Promise<FeedbackInsights> {
     this.running ??= this.compute(trigger, now).finally(() => (this.running = undefined));
@@ -156,10 +211,16 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
   private async compute(trigger: FeedbackInsights['trigger'], now: Date): Promise<FeedbackInsights> {
     this.recordedDuringRun = [];
     try {
-      const [{ byType, bySentiment, byTarget, negatives, raters }, windows] = await Promise.all([
+      const [{ byType, bySentiment, byTarget, negatives, raters }, windows, groups] = await Promise.all([
         this.repository.aggregatesUpTo(now, NEGATIVE_SAMPLE),
         this.trendWindows(now),
+        this.repository.ratingsByStyleAndType(now),
       ]);
+      this.ranked = {
+        computed_at: now.toISOString(),
+        artwork_styles: rank(groups.styles, this.config.flagMinRatings),
+        workflow_types: rank(groups.types, this.config.flagMinRatings),
+      };
 
       const state = emptyState();
       for (const row of byType) {
@@ -203,6 +264,7 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
       total_feedback: insights.total_feedback,
       average_rating: insights.average_rating,
       flagged_targets: insights.flagged_targets.length,
+      recommended_style: this.recommendedStyle()?.style ?? null,
       negative_feedback: insights.negative_feedback.count,
     });
     return insights;
