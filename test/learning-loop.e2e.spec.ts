@@ -123,14 +123,17 @@ for (const engine of ENGINES)
             .expect(201);
         const rated = (await request(server).get(`/api/workflows/${id}`).expect(200)).body;
         expect(rated.feedback).toEqual({ count: 3, average_rating: 1.67, flagged: true });
-        const rankings = (await request(server).get('/api/feedback/rankings').expect(200)).body as {
-          workflow_types: { entries: Array<{ key: string }> };
-        };
-        // Workflow types are ranked at the next recompute.
+        type WorkflowRanking = { workflow_types: { entries: Array<{ key: string; count: number }> } };
+        const before = (await request(server).get('/api/feedback/rankings').expect(200))
+          .body as WorkflowRanking;
+        // Workflow types are ranked at the next recompute, not before.
+        expect(before.workflow_types.entries).toEqual([]);
         await recompute();
         const refreshed = (await request(server).get('/api/feedback/rankings').expect(200))
-          .body as typeof rankings;
-        expect(refreshed.workflow_types.entries.map((e) => e.key)).toEqual(['artwork_generation']);
+          .body as WorkflowRanking;
+        expect(refreshed.workflow_types.entries).toEqual([
+          expect.objectContaining({ key: 'artwork_generation', count: 3, enough_data: true }),
+        ]);
       });
     },
   );
