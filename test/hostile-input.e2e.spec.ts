@@ -144,7 +144,8 @@ describe('framing on a kept-alive connection', () => {
         'HTTP/1.1 400 Bad Request',
         'HTTP/1.1 404 Not Found',
         'HTTP/1.1 404 Not Found',
-        'HTTP/1.1 404 Not Found',
+        // DELETE on a path that only takes POST.
+        'HTTP/1.1 405 Method Not Allowed',
         'HTTP/1.1 200 OK',
       ]);
       // The HEAD answers have no body: the only error bodies are those of the GET and the DELETE.

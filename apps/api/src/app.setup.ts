@@ -2,6 +2,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { NestPinoLogger, requestIdFor } from '@app/logging';
+import { trackRoutes } from './http/allowed-methods';
 import { DOCS_PATH, registerRequestPipeline } from './http/request-pipeline';
 
 /** Options for NestFactory.create / createNestApplication, shared by main() and the tests. */
@@ -62,6 +63,25 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.useLogger(app.get(NestPinoLogger));
   app.flushLogs();
   registerRequestPipeline(app);
+  trackRoutes(app.getHttpAdapter().getInstance());
+  const { corsOrigins } = app.get(AppConfig);
+  // Off unless CORS_ORIGINS lists origins: @fastify/cors then answers preflights (OPTIONS on any path) and adds
+  // Access-Control-* headers to the listed origins' requests. No credentials: the API uses bearer tokens.
+  if (corsOrigins.length > 0)
+    app.enableCors({
+      origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
+      methods: ['GET', 'HEAD', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'x-request-id', 'x-user-id'],
+      exposedHeaders: [
+        'x-request-id',
+        'idempotent-replayed',
+        'retry-after',
+        'ratelimit-limit',
+        'ratelimit-remaining',
+        'ratelimit-reset',
+      ],
+      maxAge: 600,
+    });
   // Node closes a CONNECT request's socket without a word when nothing handles it: answer 400 and close.
   app
     .getHttpServer()

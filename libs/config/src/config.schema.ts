@@ -120,56 +120,80 @@ function sentryDsn(raw: string): string | { reason: string } {
 }
 
 /** Every environment variable the service reads, with its default; the one declaration of the configuration. */
-export const ENV_SCHEMA = z.object({
-  PORT: integer(8000, 0, 65535),
-  HOST: text('0.0.0.0'),
-  ENVIRONMENT: oneOf(ENVIRONMENTS, 'development'),
-  RELEASE_VERSION: text(undefined),
-  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
-  // Not blank-as-unset: an empty LOG_DIR means console only.
-  LOG_DIR: z.string().optional(),
-  LOG_CONSOLE: oneOf(LOG_CONSOLE_FORMATS, undefined),
-  LOG_MAX_SIZE_MB: integer(50, 1, 102400),
-  LOG_MAX_FILES: integer(14, 1, 1000),
-  DATABASE_URL: variable((raw) => (raw === undefined ? undefined : postgresUrl(raw))),
-  SQLITE_PATH: text(DEFAULT_SQLITE_PATH),
-  DATABASE_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
-  DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 600_000),
-  FEEDBACK_WRITE_QUEUE_MAX: integer(5000, 1, 1_000_000),
-  FEEDBACK_IDEMPOTENCY_TTL_MS: integer(86_400_000, 1000, 30 * 86_400_000),
-  RATE_LIMIT_WRITES: integer(600, 0, 1_000_000),
-  TRUST_PROXY: variable((raw): boolean | number | string[] | { reason: string } => {
-    if (raw === undefined || raw === 'false') return false;
-    if (raw === 'true') return true;
-    if (/^\d{1,2}$/.test(raw)) return Number(raw);
-    const list = raw.split(',').map((entry) => entry.trim());
-    return list.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))
-      ? list
-      : { reason: 'must be false, true, a hop count, or a comma-separated list of proxy addresses or CIDRs' };
-  }),
-  RATE_LIMIT_WINDOW_MS: integer(60_000, 1000, 3_600_000),
-  REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
-  REQUEST_DEADLINE_MS: integer(30_000, 0, 600_000),
-  SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
-  SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),
-  SENTRY_SEND_TIMEOUT_MS: integer(10_000, 100, 300_000),
-  METRICS_TOKEN: text(undefined),
-  FEEDBACK_READ_TOKENS: variable((raw) => {
-    if (raw === undefined) return [];
-    const tokens = raw.split(',').map((token) => token.trim());
-    return tokens.every((token) => /^[\x21-\x7e]{16,}$/.test(token))
-      ? tokens
-      : { reason: 'must be a comma-separated list of tokens of 16 or more printable characters' };
-  }),
-  BODY_LIMIT_BYTES: integer(100 * 1024, 1024, 64 * 1024 * 1024),
-  FEEDBACK_INSIGHTS_INTERVAL_MS: integer(60_000, 1000, 86_400_000),
-  FEEDBACK_FLAG_THRESHOLD: decimal(2.5, 1, 5),
-  FEEDBACK_FLAG_MIN_RATINGS: integer(5, 1, 100_000),
-  HEALTH_TIMEOUT_MS: integer(1000, 10, 60_000),
-  HEALTH_CACHE_MS: integer(2000, 0, 60_000),
-  SHUTDOWN_GRACE_MS: integer(undefined, 0, 300_000),
-  CGROUP_ROOT: text('/sys/fs/cgroup'),
-});
+export const ENV_SCHEMA = z
+  .object({
+    PORT: integer(8000, 0, 65535),
+    HOST: text('0.0.0.0'),
+    ENVIRONMENT: oneOf(ENVIRONMENTS, 'development'),
+    RELEASE_VERSION: text(undefined),
+    LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+    // Not blank-as-unset: an empty LOG_DIR means console only.
+    LOG_DIR: z.string().optional(),
+    LOG_CONSOLE: oneOf(LOG_CONSOLE_FORMATS, undefined),
+    LOG_MAX_SIZE_MB: integer(50, 1, 102400),
+    LOG_MAX_FILES: integer(14, 1, 1000),
+    DATABASE_URL: variable((raw) => (raw === undefined ? undefined : postgresUrl(raw))),
+    SQLITE_PATH: text(DEFAULT_SQLITE_PATH),
+    DATABASE_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
+    DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 600_000),
+    FEEDBACK_WRITE_QUEUE_MAX: integer(5000, 1, 1_000_000),
+    FEEDBACK_IDEMPOTENCY_TTL_MS: integer(86_400_000, 1000, 30 * 86_400_000),
+    RATE_LIMIT_WRITES: integer(600, 0, 1_000_000),
+    TRUST_PROXY: variable((raw): boolean | number | string[] | { reason: string } => {
+      if (raw === undefined || raw === 'false') return false;
+      if (raw === 'true') return true;
+      if (/^\d{1,2}$/.test(raw)) return Number(raw);
+      const list = raw.split(',').map((entry) => entry.trim());
+      return list.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))
+        ? list
+        : {
+            reason: 'must be false, true, a hop count, or a comma-separated list of proxy addresses or CIDRs',
+          };
+    }),
+    RATE_LIMIT_WINDOW_MS: integer(60_000, 1000, 3_600_000),
+    REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
+    REQUEST_DEADLINE_MS: integer(30_000, 0, 600_000),
+    SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
+    SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),
+    SENTRY_SEND_TIMEOUT_MS: integer(10_000, 100, 300_000),
+    METRICS_TOKEN: text(undefined),
+    FEEDBACK_READ_TOKENS: variable((raw) => {
+      if (raw === undefined) return [];
+      const tokens = raw.split(',').map((token) => token.trim());
+      return tokens.every((token) => /^[\x21-\x7e]{16,}$/.test(token))
+        ? tokens
+        : { reason: 'must be a comma-separated list of tokens of 16 or more printable characters' };
+    }),
+    BODY_LIMIT_BYTES: integer(100 * 1024, 1024, 64 * 1024 * 1024),
+    FEEDBACK_INSIGHTS_INTERVAL_MS: integer(60_000, 1000, 86_400_000),
+    FEEDBACK_FLAG_THRESHOLD: decimal(2.5, 1, 5),
+    FEEDBACK_FLAG_MIN_RATINGS: integer(5, 1, 100_000),
+    HEALTH_TIMEOUT_MS: integer(1000, 10, 60_000),
+    HEALTH_CACHE_MS: integer(2000, 0, 60_000),
+    SHUTDOWN_GRACE_MS: integer(undefined, 0, 300_000),
+    CGROUP_ROOT: text('/sys/fs/cgroup'),
+    CORS_ORIGINS: variable((raw): string[] | { reason: string } => {
+      if (raw === undefined) return [];
+      const origins = raw.split(',').map((origin) => origin.trim());
+      const bad = origins.find(
+        (origin) => origin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin),
+      );
+      return bad === undefined
+        ? origins
+        : {
+            reason: `has ${quoted(bad)}; expected a comma-separated list of origins like https://app.example.com (scheme, host, optional port; no path), or *`,
+          };
+    }),
+  })
+  .superRefine((env, ctx) => {
+    // A wildcard lets any web page read the API's answers with its visitors' browsers.
+    if (env.ENVIRONMENT === 'production' && (env.CORS_ORIGINS as string[]).includes('*'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CORS_ORIGINS'],
+        message: 'may not be * in production; list the origins that may call the API',
+      });
+  });
 
 /** The validated configuration, from the parsed variables: its type is this function's result. */
 export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { releaseVersion?: string }) {
@@ -236,6 +260,8 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
      * Kubernetes needs a few seconds to take a terminating pod out of its endpoints; a developer does not.
      */
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? (local ? 0 : 5000),
+    /** Origins whose browser pages may call the API (CORS); empty: CORS off. `*` is refused in production. */
+    corsOrigins: env.CORS_ORIGINS as readonly string[],
     /** Where the cgroup v2 hierarchy is mounted: the container's CPU and memory limits are read from it. */
     cgroupRoot: env.CGROUP_ROOT,
   };

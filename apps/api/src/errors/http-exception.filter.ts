@@ -1,11 +1,19 @@
-import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  HttpStatus,
+  MethodNotAllowedException,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { routeOf } from '@app/common';
+import { routeOf, UNMATCHED_ROUTE } from '@app/common';
 import { AppConfig } from '@app/config';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '@app/database';
 import { AppLogger } from '@app/logging';
 import { recordErrorType } from '@app/metrics';
+import { allowedMethods } from '../http/allowed-methods';
 
 export interface ErrorBody {
   statusCode: number;
@@ -42,10 +50,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     private readonly logger: AppLogger,
   ) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(caught: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    const exception = this.methodNotAllowed(caught, request, reply) ?? caught;
     const unavailable = isDatabaseUnavailable(exception);
     const body = unavailable
       ? this.unavailableBody(String(request.id))
@@ -72,6 +81,20 @@ export class HttpExceptionFilter implements ExceptionFilter {
       .header('content-type', 'application/json; charset=utf-8')
       // A HEAD answer has no body: one here would be read by a kept-alive client as the next response.
       .send(request.method === 'HEAD' ? undefined : body);
+  }
+
+  // The router's 404 for a path that exists with other methods is a 405 naming them (RFC 9110, 15.5.6).
+  private methodNotAllowed(
+    exception: unknown,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): MethodNotAllowedException | undefined {
+    if (!(exception instanceof HttpException) || exception.getStatus() !== 404) return undefined;
+    if (routeOf(request) !== UNMATCHED_ROUTE) return undefined;
+    const allowed = allowedMethods(request);
+    if (allowed.length === 0) return undefined;
+    void reply.header('allow', allowed.join(', '));
+    return new MethodNotAllowedException(`${request.method} is not allowed here; use ${allowed.join(', ')}`);
   }
 
   private unavailableBody(requestId: string): ErrorBody {
