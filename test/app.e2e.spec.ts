@@ -95,9 +95,11 @@ describe('the app over HTTP (production configuration)', () => {
       .set('x-request-id', 'bad-body-1')
       .send({ rating: 9, name: 'far too long', extra: true })
       .expect(400);
-    expect(Object.keys(res.body).sort()).toEqual(ERROR_KEYS);
+    expect(Object.keys(res.body).sort()).toEqual([...ERROR_KEYS, 'details'].sort());
     expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', request_id: 'bad-body-1' });
-    expect(res.body.message).toEqual(
+    // One line for people, the list for programs.
+    expect(res.body.message).toBe((res.body.details as string[]).join('; '));
+    expect(res.body.details).toEqual(
       expect.arrayContaining([
         'rating: rating must not be greater than 5',
         'name: name must be shorter than or equal to 5 characters',
@@ -108,7 +110,7 @@ describe('the app over HTTP (production configuration)', () => {
 
   it('answers a missing required field with 400, not 500', async () => {
     const res = await request(server).post('/e2e-probe').send({}).expect(400);
-    expect(res.body.message).toEqual(expect.arrayContaining([expect.stringMatching(/^rating: /)]));
+    expect(res.body.details).toEqual(expect.arrayContaining([expect.stringMatching(/^rating: /)]));
   });
 
   it('answers malformed JSON with a shaped 400', async () => {

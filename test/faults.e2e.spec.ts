@@ -175,13 +175,13 @@ describePostgres('NUL characters among concurrent submissions on PostgreSQL', ()
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify(body),
           });
-          return { status: res.status, body: (await res.json()) as { message?: string[] } };
+          return { status: res.status, body: (await res.json()) as { details?: string[] } };
         }),
       );
       const rejected = answers.filter((a) => a.status === 400);
       expect(rejected).toHaveLength(10);
       for (const a of rejected)
-        expect(a.body.message?.[0]).toMatch(/^(comment|tags\.1|metadata\.note): must not contain NUL/);
+        expect(a.body.details?.[0]).toMatch(/^(comment|tags\.1|metadata\.note): must not contain NUL/);
       expect(answers.filter((a) => a.status === 201)).toHaveLength(990);
       expect(await rowCount(t)).toBe(990);
     } finally {

@@ -141,7 +141,7 @@ for (const engine of ENGINES)
       const rows = await count();
       const changed = await submit('submit', 'dave', { rating: 4, comment: 'changed' }, 'k-2').expect(422);
       expect(changed.body).toMatchObject({ statusCode: 422, error: 'Unprocessable Entity' });
-      expect(changed.body.message[0]).toMatch(/^Idempotency-Key: already used for a different submission/);
+      expect(changed.body.details[0]).toMatch(/^Idempotency-Key: already used for a different submission/);
       expect(changed.text).not.toContain('first');
       expect(await count()).toBe(rows);
       const same = await submit('submit', 'dave', { comment: 'first', rating: 4 }, 'k-2').expect(201);

@@ -139,7 +139,7 @@ for (const engine of ENGINES) {
     ])('rejects invalid body #%# with a 400 naming the field, storing nothing', async (body, expected) => {
       const res = await submit('submit', body).expect(400);
       expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
-      expect(res.body.message.join('\n')).toContain(expected);
+      expect(res.body.details.join('\n')).toContain(expected);
       expect(await count()).toBe(0);
     });
 
@@ -151,7 +151,7 @@ for (const engine of ENGINES) {
       ['artwork/%3Cscript%3E', 'artworkId: artworkId must be 1-128 characters'],
     ])('rejects invalid target id #%#', async (path, expected) => {
       const res = await submit(path, { rating: 3 }).expect(400);
-      expect(res.body.message.join('\n')).toContain(expected);
+      expect(res.body.details.join('\n')).toContain(expected);
       expect(await count()).toBe(0);
     });
 
@@ -264,7 +264,7 @@ for (const engine of ENGINES) {
         { target_type: 'planet' },
       ]) {
         const res = await request(server).get('/api/feedback/recent').query(query).expect(400);
-        expect(res.body.message.join('\n')).toMatch(new RegExp(`^${Object.keys(query)[0]}: `, 'm'));
+        expect(res.body.details.join('\n')).toMatch(new RegExp(`^${Object.keys(query)[0]}: `, 'm'));
       }
     });
 

@@ -47,7 +47,7 @@ describe('hostile input gets a 400 naming what is wrong, and nothing is stored',
       .set('content-type', 'application/json')
       .send(body)
       .expect(400);
-    expect(JSON.stringify(res.body.message)).toContain(message);
+    expect(JSON.stringify(res.body.details)).toContain(message);
     expect(await stored()).toBe(before);
   });
 
@@ -57,20 +57,20 @@ describe('hostile input gets a 400 naming what is wrong, and nothing is stored',
       .set('content-type', 'application/json')
       .send('{"type":"map_rendering","input":{"constructor":{"a":1}}}')
       .expect(400);
-    expect(input.body.message).toEqual(['input.constructor: is a reserved name and cannot be a field']);
+    expect(input.body.details).toEqual(['input.constructor: is a reserved name and cannot be a field']);
     const artwork = await request(server)
       .post('/api/artworks')
       .set('content-type', 'application/json')
       .send('null')
       .expect(400);
-    expect(artwork.body.message).toEqual(['body: must be a JSON object']);
+    expect(artwork.body.details).toEqual(['body: must be a JSON object']);
   });
 
   it.each(['__proto__=x', 'constructor=x'])(
     'refuses the query %s like any unknown parameter',
     async (query) => {
       const res = await request(server).get(`/api/feedback/recent?${query}`).expect(400);
-      expect(JSON.stringify(res.body.message)).toMatch(/reserved name|should not exist/);
+      expect(JSON.stringify(res.body.details)).toMatch(/reserved name|should not exist/);
     },
   );
 
@@ -92,7 +92,7 @@ describe('hostile input gets a 400 naming what is wrong, and nothing is stored',
     ['not base64 JSON', '!!!'],
   ])('refuses a cursor with %s', async (_name, cursor) => {
     const res = await request(server).get('/api/feedback/recent').query({ cursor }).expect(400);
-    expect(res.body.message).toEqual(['cursor: must be a next_cursor returned by this endpoint']);
+    expect(res.body.details).toEqual(['cursor: must be a next_cursor returned by this endpoint']);
   });
 
   it('answers CONNECT with 400 and closes, rather than dropping the connection', async () => {

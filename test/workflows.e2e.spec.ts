@@ -118,11 +118,11 @@ for (const engine of ENGINES) {
       await request(server).get(`/api/workflows/${randomUUID()}`).expect(404);
       await request(server).post(`/api/workflows/${randomUUID()}/complete`).expect(404);
       const badId = await request(server).get('/api/workflows/not-a-uuid').expect(400);
-      expect(badId.body.message).toEqual(['id: id must be a UUID']);
+      expect(badId.body.details).toEqual(['id: id must be a UUID']);
       const badType = await request(server).post('/api/workflows').send({ type: 'Has Spaces' }).expect(400);
-      expect(badType.body.message.join()).toContain('type: type must be 1-64 characters');
+      expect(badType.body.details.join()).toContain('type: type must be 1-64 characters');
       const noError = await request(server).post(`/api/workflows/${randomUUID()}/fail`).send({}).expect(400);
-      expect(noError.body.message.join()).toContain('error: ');
+      expect(noError.body.details.join()).toContain('error: ');
     });
 
     it('records artworks, with or without a workflow, counting them by style', async () => {

@@ -18,7 +18,10 @@ import { allowedMethods } from '../http/allowed-methods';
 export interface ErrorBody {
   statusCode: number;
   error: string;
-  message: string | string[];
+  /** One line for people: for a validation error, its details joined with "; ". */
+  message: string;
+  /** Each invalid field and why (validation errors only), e.g. "rating: rating must not be greater than 5". */
+  details?: string[];
   request_id: string;
   stack?: string;
 }
@@ -120,11 +123,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
       ) {
         fromResponse.message = fromResponse.message.replace(/\?.*$/s, '');
       }
-      // Thrown on purpose (a 503 included), so its message is meant for the client.
+      // Thrown on purpose (a 503 included), so its message is meant for the client. Nest's validation gives a
+      // list: one string for people, and the list itself as details for programs.
+      const message: unknown = fromResponse.message ?? exception.message;
+      const details = Array.isArray(message) ? message.map(String) : undefined;
       return {
         statusCode,
         error: fromResponse.error ?? STATUS_CODES[statusCode] ?? 'Error',
-        message: fromResponse.message ?? exception.message,
+        message: details ? details.join('; ') : String(message),
+        ...(details ? { details } : {}),
         request_id: requestId,
       };
     }
