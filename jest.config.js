@@ -23,6 +23,7 @@ module.exports = {
   },
   moduleNameMapper: { '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
   // Most tests wait on sockets and child processes, not the CPU: two workers on two cores finish sooner.
   maxWorkers: 2,

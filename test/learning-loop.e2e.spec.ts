@@ -36,7 +36,12 @@ for (const engine of ENGINES)
             .expect(201)
         ).body as {
           id: string;
-          recommended_style: { style: string; score: number; count: number; enough_data: boolean } | null;
+          recommended_style: {
+            style: string | null;
+            score: number | null;
+            count: number;
+            enough_data: boolean;
+          };
         };
       const artwork = async (style: string) =>
         ((await request(server).post('/api/artworks').send({ style }).expect(201)).body as { id: string }).id;
@@ -52,7 +57,12 @@ for (const engine of ENGINES)
 
       it('recommends the best-rated style, then drops a style that collects bad ratings and stops recommending it', async () => {
         // Nothing rated yet: no recommendation, said plainly.
-        expect((await startGeneration()).recommended_style).toBeNull();
+        expect((await startGeneration()).recommended_style).toEqual({
+          style: null,
+          score: null,
+          count: 0,
+          enough_data: false,
+        });
 
         const celestial = await artwork('celestial');
         const abstract = await artwork('abstract');

@@ -7,6 +7,7 @@ import type { Type } from '@nestjs/common';
 import { parseConfig, type AppConfig } from '@app/config';
 import { AppModule } from '../../apps/api/src/app.module';
 import { APP_OPTIONS, configureApp, createFastifyAdapter } from '../../apps/api/src/app.setup';
+import { captureResponses, ContractChecker, type Captured } from './contract';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -52,10 +53,30 @@ export async function createTestApp(
     APP_OPTIONS,
   );
   await configureApp(app);
+  const fastify = app.getHttpAdapter().getInstance();
+  const responses: Captured[] = [];
+  captureResponses(fastify, responses);
   await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  await fastify.ready();
+  // Every response this app sent, checked against the service's OpenAPI document before it closes.
+  const checkContract = async () => {
+    const document = (await fastify.inject({ url: '/api/docs-json' })).json();
+    const checker = new ContractChecker(document);
+    const violations = responses.flatMap((response) => checker.check(response));
+    if (violations.length > 0)
+      throw new Error(
+        `${violations.length} responses break the OpenAPI contract:\n${[...new Set(violations)].slice(0, 20).join('\n')}`,
+      );
+  };
   let stopped: Promise<void> | undefined;
-  const stop = () => (stopped ??= app.close());
+  const stop = () =>
+    (stopped ??= (async () => {
+      try {
+        await checkContract();
+      } finally {
+        await app.close();
+      }
+    })());
   return {
     app,
     config,

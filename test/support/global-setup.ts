@@ -4,6 +4,8 @@ const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 // Probes PostgreSQL once per run; workers inherit the verdict through the environment.
 export default async function globalSetup(): Promise<void> {
+  // Names this run's contract records (test/support/contract.ts); workers inherit it.
+  process.env.TC_CONTRACT_RUN = `${process.pid}-${Date.now()}`;
   const url = process.env.TEST_DATABASE_URL ?? DEFAULT_URL;
   const shown = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 3000 });

@@ -1,12 +1,23 @@
 import { Controller, Get } from '@nestjs/common';
-import { AppConfig } from '@app/config';
+import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiRequestHeaders, ApiSuccess } from '@app/common';
+import { AppConfig, ENVIRONMENTS } from '@app/config';
 
-export interface ServiceInfo {
-  service: string;
-  version: string;
-  environment: string;
+/** What is running here. */
+export class ServiceInfo {
+  @ApiProperty({ example: 'terra_constellata' })
+  service!: string;
+
+  @ApiProperty({ example: '1.0.0' })
+  version!: string;
+
+  @ApiProperty({ enum: ENVIRONMENTS, example: 'production' })
+  environment!: string;
 }
 
+@ApiTags('service')
+@ApiRequestHeaders()
+@ApiErrors(400, 500, 503)
 @Controller()
 export class AppController {
   private readonly info: ServiceInfo;
@@ -21,6 +32,8 @@ export class AppController {
 
   /** What is running here: the cheapest endpoint, also the benchmarks' trivial JSON endpoint. */
   @Get()
+  @ApiOperation({ summary: 'What is running here: service, version, environment' })
+  @ApiSuccess(200, 'The service', { type: ServiceInfo })
   getInfo(): ServiceInfo {
     return this.info;
   }

@@ -1,7 +1,8 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '@app/config';
 import { NestPinoLogger, requestIdFor } from '@app/logging';
+import { apiDocument, finishDocument } from './http/api-document';
 import { trackRoutes } from './http/allowed-methods';
 import { DOCS_PATH, registerRequestPipeline } from './http/request-pipeline';
 
@@ -66,9 +67,12 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   trackRoutes(app.getHttpAdapter().getInstance());
   const { corsOrigins } = app.get(AppConfig);
   // Off unless CORS_ORIGINS lists origins: @fastify/cors then answers preflights (OPTIONS on any path) and adds
-  // Access-Control-* headers to the listed origins' requests. No credentials: the API uses bearer tokens.
+  // Access-Control-* headers to the listed origins' requests. No credentials: the API uses bearer tokens. Its
+  // preHandler hook runs after the request pipeline's onRequest hooks, so preflights get a request id, the
+  // security headers and their log line like every other response.
   if (corsOrigins.length > 0)
     app.enableCors({
+      hook: 'preHandler',
       origin: corsOrigins.includes('*') ? '*' : [...corsOrigins],
       methods: ['GET', 'HEAD', 'POST'],
       allowedHeaders: ['content-type', 'authorization', 'idempotency-key', 'x-request-id', 'x-user-id'],
@@ -90,13 +94,14 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     );
   // The API speaks JSON: any other body (text/plain included, which Fastify parses by default) is a 415.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
-  const document = new DocumentBuilder()
-    .setTitle('Terra Constellata observability backend')
-    .setDescription('Feedback collection and the learning loop, workflows and artworks, health, metrics.')
-    .setVersion(app.get(AppConfig).releaseVersion)
-    .build();
+  const document = apiDocument(app.get(AppConfig).releaseVersion);
   // Swagger UI from @nestjs/swagger (its files through @fastify/static); the JSON at /api/docs-json.
-  SwaggerModule.setup(DOCS_PATH.slice(1), app, () => SwaggerModule.createDocument(app, document), {
-    customSiteTitle: 'Terra Constellata API',
-  });
+  SwaggerModule.setup(
+    DOCS_PATH.slice(1),
+    app,
+    () => finishDocument(SwaggerModule.createDocument(app, document)),
+    {
+      customSiteTitle: 'Terra Constellata API',
+    },
+  );
 }

@@ -3,3 +3,12 @@ export { redactDeep, REDACTED } from './redaction';
 export { routeOf, UNMATCHED_ROUTE } from './route-of';
 export { BearerTokens } from './bearer-tokens';
 export { MAX_LOGGED_SQL, truncate } from './truncate';
+export {
+  ApiErrors,
+  ApiRequestHeaders,
+  ApiSuccess,
+  countsOf,
+  ErrorResponse,
+  REQUEST_ID_HEADER as REQUEST_ID_RESPONSE_HEADER,
+  TOKEN_PATTERN,
+} from './api-docs';

@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   Controller,
   Get,
@@ -11,17 +12,24 @@ import {
   Res,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiRequestHeaders, ApiSuccess, TOKEN_PATTERN } from '@app/common';
 import type { FastifyReply } from 'fastify';
 import { WriteRateLimitGuard } from '@app/rate-limit';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
 import { FeedbackReadGuard } from './feedback-read.guard';
-import { toRecord, type FeedbackRecord } from './dto/feedback.response';
-import { ArtworkTargetParams, SubmitFeedbackDto, WorkflowTargetParams } from './dto/submit-feedback.dto';
+import { FeedbackRecord, FeedbackStats, RecentFeedback, toRecord } from './dto/feedback.response';
+import {
+  ArtworkTargetParams,
+  SubmitFeedbackDto,
+  USER_ID_PATTERN,
+  WorkflowTargetParams,
+} from './dto/submit-feedback.dto';
 import type { FeedbackTargetType } from './entities/feedback.entity';
-import { FeedbackService, type FeedbackStats, type RecentFeedback } from './feedback.service';
-import type { FeedbackInsights } from './learning/insights.types';
-import { LearningLoopService, type Rankings } from './learning/learning-loop.service';
+import { FeedbackService } from './feedback.service';
+import { FeedbackInsights } from './learning/insights.types';
+import { Rankings } from './dto/rankings.response';
+import { LearningLoopService } from './learning/learning-loop.service';
 
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
@@ -30,9 +38,54 @@ const IDEMPOTENCY_HEADER = {
     'A retried submission with the same key returns the original record and stores nothing new. A key belongs ' +
     'to its caller (user id, or client address when anonymous), endpoint and target, and replays for ' +
     'FEEDBACK_IDEMPOTENCY_TTL_MS; the same key with a different body is a 422.',
-};
+  schema: { type: 'string', pattern: TOKEN_PATTERN, maxLength: 128, example: 'submit-7f3a' },
+} as const;
+
+const USER_ID_HEADER = {
+  name: 'x-user-id',
+  required: false,
+  description:
+    "The user sending the feedback when the body has no user_id; it is written on the request's log lines",
+  schema: { type: 'string', pattern: USER_ID_PATTERN.source, example: 'user-456' },
+} as const;
+
+const RATE_LIMIT_HEADERS = {
+  'ratelimit-limit': {
+    description: 'Writes allowed per window (RATE_LIMIT_WRITES)',
+    schema: { type: 'integer' },
+  },
+  'ratelimit-remaining': { description: 'Writes left in this window', schema: { type: 'integer' } },
+  'ratelimit-reset': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
+} as const;
+
+/** What every submission endpoint documents: body, headers, the stored record and its errors. */
+function Submission(summary: string) {
+  return applyDecorators(
+    UseGuards(WriteRateLimitGuard),
+    HttpCode(201),
+    ApiOperation({ summary }),
+    ApiHeader(IDEMPOTENCY_HEADER),
+    ApiHeader(USER_ID_HEADER),
+    ApiSuccess(
+      201,
+      'The stored record (or, for a replayed Idempotency-Key, the original one)',
+      { type: FeedbackRecord },
+      {
+        ...RATE_LIMIT_HEADERS,
+        'idempotent-replayed': {
+          description:
+            'Present, "true", when the record is the one stored for an earlier request with this key',
+          schema: { type: 'string', enum: ['true'] },
+        },
+      },
+    ),
+    ApiErrors(413, 415, 422, 429),
+  );
+}
 
 @ApiTags('feedback')
+@ApiRequestHeaders()
+@ApiErrors(400, 500, 503)
 @Controller('api/feedback')
 export class FeedbackController {
   constructor(
@@ -41,13 +94,7 @@ export class FeedbackController {
   ) {}
 
   @Post('submit')
-  @UseGuards(WriteRateLimitGuard)
-  @HttpCode(201)
-  @ApiOperation({ summary: 'General user feedback' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
-  @ApiResponse({ status: 201, description: 'The stored record' })
-  @ApiResponse({ status: 400, description: 'A field is invalid; the message names each one' })
-  @ApiResponse({ status: 422, description: 'The Idempotency-Key was used for a different submission' })
+  @Submission('Send general feedback')
   submit(
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
@@ -58,10 +105,7 @@ export class FeedbackController {
   }
 
   @Post('workflow/:workflowId')
-  @UseGuards(WriteRateLimitGuard)
-  @HttpCode(201)
-  @ApiOperation({ summary: 'Feedback on one workflow' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Submission('Send feedback on one workflow')
   submitForWorkflow(
     @Param() params: WorkflowTargetParams,
     @Body() dto: SubmitFeedbackDto,
@@ -73,10 +117,7 @@ export class FeedbackController {
   }
 
   @Post('artwork/:artworkId')
-  @UseGuards(WriteRateLimitGuard)
-  @HttpCode(201)
-  @ApiOperation({ summary: 'Feedback on one artwork' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Submission('Send feedback on one artwork')
   submitForArtwork(
     @Param() params: ArtworkTargetParams,
     @Body() dto: SubmitFeedbackDto,
@@ -91,6 +132,7 @@ export class FeedbackController {
   @ApiOperation({
     summary: 'Totals, breakdowns, the last 24 hours and the daily average rating of the last 7 days',
   })
+  @ApiSuccess(200, 'The statistics, for the filters given', { type: FeedbackStats })
   stats(@Query() query: FeedbackStatsQuery): Promise<FeedbackStats> {
     return this.feedback.stats(query);
   }
@@ -98,7 +140,13 @@ export class FeedbackController {
   @Get('recent')
   @UseGuards(FeedbackReadGuard)
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Recent feedback, newest first, with cursor pagination (needs a read token)' })
+  @ApiOperation({
+    summary: 'Recent feedback, newest first, with cursor pagination',
+    description:
+      'Individual feedback, so it needs `Authorization: Bearer <one of FEEDBACK_READ_TOKENS>`; in development, with none configured, it is open.',
+  })
+  @ApiSuccess(200, 'One page', { type: RecentFeedback })
+  @ApiErrors(401, 403)
   recent(@Query() query: RecentFeedbackQuery): Promise<RecentFeedback> {
     return this.feedback.recent(query);
   }
@@ -108,12 +156,14 @@ export class FeedbackController {
     summary:
       'Artwork styles and workflow types ranked by a Bayesian average of their ratings (refreshed with the insights)',
   })
+  @ApiSuccess(200, 'The rankings of the last recompute', { type: Rankings })
   rankings(): Rankings {
     return this.learning.rankings();
   }
 
   @Get('insights')
   @ApiOperation({ summary: "The learning loop's latest insights" })
+  @ApiSuccess(200, 'The last recompute, with every submission since folded in', { type: FeedbackInsights })
   insights(): FeedbackInsights {
     return this.learning.insights();
   }

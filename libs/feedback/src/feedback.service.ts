@@ -11,10 +11,9 @@ import { AppLogger, RequestContextService } from '@app/logging';
 import { BusinessMetrics } from '@app/metrics';
 import type { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
 import type { SubmitFeedbackDto } from './dto/submit-feedback.dto';
-import { toRecord, type FeedbackRecord } from './dto/feedback.response';
+import { toRecord, type FeedbackStats, type RecentFeedback } from './dto/feedback.response';
 import {
   FEEDBACK_CATEGORIES,
-  FEEDBACK_TARGET_TYPES,
   FeedbackEntity,
   SENTIMENTS,
   type FeedbackTargetType,
@@ -27,23 +26,6 @@ import { sentimentOf } from './learning/text-analysis';
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DAY_MS = 86_400_000;
-
-export interface FeedbackStats {
-  total: number;
-  average_rating: number | null;
-  by_target_type: Record<string, { count: number; average_rating: number | null }>;
-  by_category: Record<string, number>;
-  rating_distribution: Record<'1' | '2' | '3' | '4' | '5', number>;
-  sentiment: Record<string, number>;
-  last_24h: { count: number; average_rating: number | null };
-  daily_average_rating: Array<{ date: string; count: number; average_rating: number | null }>;
-  filters: { target_type: string | null; since: string | null };
-}
-
-export interface RecentFeedback {
-  items: FeedbackRecord[];
-  next_cursor: string | null;
-}
 
 const num = (value: unknown) => Number(value ?? 0);
 const avg = (value: unknown) =>
@@ -182,15 +164,18 @@ export class FeedbackService implements OnModuleInit, OnModuleDestroy {
       Object.fromEntries(
         keys.map((key) => [key, num(rows.find((row) => String(row.key) === key)?.count)]),
       ) as Record<K, number>;
+    const byTarget = (type: FeedbackTargetType) => {
+      const row = byType.find((r) => r.key === type);
+      return { count: num(row?.count), average_rating: avg(row?.average) };
+    };
     return {
       total: num(all?.count),
       average_rating: avg(all?.average),
-      by_target_type: Object.fromEntries(
-        FEEDBACK_TARGET_TYPES.map((type) => {
-          const row = byType.find((r) => r.key === type);
-          return [type, { count: num(row?.count), average_rating: avg(row?.average) }];
-        }),
-      ),
+      by_target_type: {
+        general: byTarget('general'),
+        workflow: byTarget('workflow'),
+        artwork: byTarget('artwork'),
+      },
       by_category: fill(FEEDBACK_CATEGORIES, byCategory),
       rating_distribution: fill(['1', '2', '3', '4', '5'] as const, byRating),
       sentiment: fill(SENTIMENTS, bySentiment),

@@ -1,17 +1,12 @@
 export { FeedbackModule } from './feedback.module';
-export { FeedbackService, type FeedbackStats, type RecentFeedback } from './feedback.service';
-export {
-  LearningLoopService,
-  TREND_MIN_CHANGE,
-  TREND_WINDOW_DAYS,
-  type Rankings,
-  type RecommendedStyle,
-  type TargetFeedbackSummary,
-} from './learning/learning-loop.service';
-export { rank, RANKING_PRIOR_WEIGHT, type Ranking, type RankedEntry } from './learning/ranking';
+export { FeedbackService } from './feedback.service';
+export { FeedbackStats, RecentFeedback } from './dto/feedback.response';
+export { LearningLoopService, TREND_MIN_CHANGE, TREND_WINDOW_DAYS } from './learning/learning-loop.service';
+export { Rankings, RecommendedStyle, TargetFeedbackSummary } from './dto/rankings.response';
+export { rank, RANKING_PRIOR_WEIGHT, Ranking, RankedEntry } from './learning/ranking';
 export { sentimentOf } from './learning/text-analysis';
-export type { FeedbackInsights, TargetInsight } from './learning/insights.types';
-export type { FeedbackRecord } from './dto/feedback.response';
+export { FeedbackInsights, TargetInsight } from './learning/insights.types';
+export { FeedbackRecord } from './dto/feedback.response';
 export {
   FeedbackEntity,
   FEEDBACK_CATEGORIES,

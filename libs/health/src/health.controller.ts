@@ -5,9 +5,11 @@ import {
   HealthIndicatorService,
   type HealthCheckResult,
 } from '@nestjs/terminus';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiErrors, ApiRequestHeaders, ApiSuccess } from '@app/common';
 import { AppConfig } from '@app/config';
-import type { ResourceSource } from '@app/metrics';
+import { HealthReport, type HealthStatus } from './health.response';
 import { DatabaseHealth, type DatabaseCheck } from './database.health';
 import { ShutdownState } from './shutdown.state';
 import { SystemStats } from './system-stats.service';
@@ -15,34 +17,9 @@ import { SystemStats } from './system-stats.service';
 /** Above this, disk or memory makes the service degraded (still 200). */
 export const DEGRADED_PERCENT = 90;
 
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
-
-export interface HealthReport {
-  status: HealthStatus;
-  timestamp: string;
-  version: string;
-  uptime: number;
-  system: {
-    /** The service's CPU over the last minute, in percent of the cores it may use (`limits.cpu_cores`). */
-    cpu_percent: number;
-    /** Memory in use, in percent of `limits.memory_bytes`. */
-    memory_percent: number;
-    disk_usage: number;
-    /** Where the limits come from: the container's cgroup (v2), or the host when there is none. */
-    limits: {
-      cpu_source: ResourceSource;
-      cpu_cores: number;
-      memory_source: ResourceSource;
-      memory_bytes: number;
-    };
-  };
-  checks: {
-    database: { status: 'up' | 'down'; latency_ms: number; error?: string };
-    disk: { status: 'up' | 'down'; used_percent: number };
-    memory: { status: 'up' | 'down'; used_percent: number };
-  };
-}
-
+@ApiTags('health')
+@ApiRequestHeaders()
+@ApiErrors(400, 500)
 @Controller('health')
 export class HealthController {
   constructor(
@@ -56,6 +33,9 @@ export class HealthController {
 
   /** The report for people and dashboards: 200 healthy or degraded, 503 unhealthy. */
   @Get()
+  @ApiOperation({ summary: 'Health report: status, version, uptime, CPU, memory and disk, and the checks' })
+  @ApiSuccess(200, 'healthy or degraded', { type: HealthReport })
+  @ApiSuccess(503, 'unhealthy: the database is down', { type: HealthReport })
   async report(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     const [database, disk] = await Promise.all([this.database.check(), this.system.diskUsagePercent()]);
     const resources = this.system.resources;
@@ -96,6 +76,7 @@ export class HealthController {
 
   /** Kubernetes liveness: the process answers. Never looks at the database, so an outage restarts nothing. */
   @Get('live')
+  @ApiOperation({ summary: 'Kubernetes liveness: the process answers (never looks at the database)' })
   @HealthCheck()
   live(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     return this.answer(reply, []);
@@ -103,6 +84,7 @@ export class HealthController {
 
   /** Kubernetes readiness: the database answers in time and shutdown has not begun; 503 otherwise. */
   @Get('ready')
+  @ApiOperation({ summary: 'Kubernetes readiness: the database answers in time and shutdown has not begun' })
   @HealthCheck()
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     return this.answer(reply, [

@@ -1,16 +1,19 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { WriteRateLimitGuard } from '@app/rate-limit';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiRequestHeaders, ApiSuccess } from '@app/common';
 import { FailWorkflowDto, RecordArtworkDto, StartWorkflowDto, WorkflowParams } from './workflow.dto';
 import {
-  WorkflowsService,
-  type ArtworkRecord,
-  type StartedWorkflowRecord,
-  type WorkflowRecord,
-  type WorkflowWithFeedbackRecord,
-} from './workflows.service';
+  ArtworkRecord,
+  StartedWorkflowRecord,
+  WorkflowRecord,
+  WorkflowWithFeedbackRecord,
+} from './workflow.response';
+import { WorkflowsService } from './workflows.service';
 
 @ApiTags('workflows')
+@ApiRequestHeaders()
+@ApiErrors(400, 500, 503)
 @Controller('api')
 export class WorkflowsController {
   constructor(private readonly workflows: WorkflowsService) {}
@@ -18,13 +21,21 @@ export class WorkflowsController {
   @UseGuards(WriteRateLimitGuard)
   @Post('workflows')
   @HttpCode(201)
-  @ApiOperation({ summary: 'Start a workflow' })
+  @ApiOperation({
+    summary: 'Start a workflow',
+    description:
+      'An artwork_generation workflow is answered with `recommended_style`: the artwork style users rate best, so the generator can use it.',
+  })
+  @ApiSuccess(201, 'The started workflow', { type: StartedWorkflowRecord })
+  @ApiErrors(413, 415, 429)
   start(@Body() dto: StartWorkflowDto): Promise<StartedWorkflowRecord> {
     return this.workflows.start(dto.type, dto.input);
   }
 
   @Get('workflows/:id')
-  @ApiResponse({ status: 404, description: 'No such workflow' })
+  @ApiOperation({ summary: 'Read a workflow, with the feedback it has received' })
+  @ApiSuccess(200, 'The workflow', { type: WorkflowWithFeedbackRecord })
+  @ApiErrors(404)
   get(@Param() params: WorkflowParams): Promise<WorkflowWithFeedbackRecord> {
     return this.workflows.get(params.id);
   }
@@ -33,7 +44,8 @@ export class WorkflowsController {
   @Post('workflows/:id/complete')
   @HttpCode(200)
   @ApiOperation({ summary: 'Complete a running workflow' })
-  @ApiResponse({ status: 409, description: 'The workflow has already ended' })
+  @ApiSuccess(200, 'The completed workflow', { type: WorkflowRecord })
+  @ApiErrors(404, 409, 413, 415, 429)
   complete(@Param() params: WorkflowParams): Promise<WorkflowRecord> {
     return this.workflows.complete(params.id);
   }
@@ -42,7 +54,8 @@ export class WorkflowsController {
   @Post('workflows/:id/fail')
   @HttpCode(200)
   @ApiOperation({ summary: 'Fail a running workflow' })
-  @ApiResponse({ status: 409, description: 'The workflow has already ended' })
+  @ApiSuccess(200, 'The failed workflow', { type: WorkflowRecord })
+  @ApiErrors(404, 409, 413, 415, 429)
   fail(@Param() params: WorkflowParams, @Body() dto: FailWorkflowDto): Promise<WorkflowRecord> {
     return this.workflows.fail(params.id, dto.error);
   }
@@ -51,6 +64,8 @@ export class WorkflowsController {
   @Post('artworks')
   @HttpCode(201)
   @ApiOperation({ summary: 'Record a generated artwork' })
+  @ApiSuccess(201, 'The recorded artwork', { type: ArtworkRecord })
+  @ApiErrors(404, 413, 415, 429)
   recordArtwork(@Body() dto: RecordArtworkDto): Promise<ArtworkRecord> {
     return this.workflows.recordArtwork(dto.workflow_id, dto.style);
   }

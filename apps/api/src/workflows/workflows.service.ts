@@ -2,38 +2,17 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { LearningLoopService, type RecommendedStyle, type TargetFeedbackSummary } from '@app/feedback';
+import { LearningLoopService } from '@app/feedback';
 import { AppLogger } from '@app/logging';
 import { BusinessMetrics } from '@app/metrics';
 import { ArtworkEntity } from './entities/artwork.entity';
-import { WorkflowEntity, type WorkflowStatus } from './entities/workflow.entity';
-
-export interface WorkflowRecord {
-  id: string;
-  type: string;
-  status: WorkflowStatus;
-  input: object | null;
-  error: string | null;
-  started_at: string;
-  ended_at: string | null;
-}
-
-/** A started workflow; an artwork_generation one carries the style the users rate best. */
-export interface StartedWorkflowRecord extends WorkflowRecord {
-  recommended_style?: RecommendedStyle | null;
-}
-
-/** A workflow with the feedback it has received. */
-export interface WorkflowWithFeedbackRecord extends WorkflowRecord {
-  feedback: TargetFeedbackSummary;
-}
-
-export interface ArtworkRecord {
-  id: string;
-  workflow_id: string | null;
-  style: string;
-  created_at: string;
-}
+import { WorkflowEntity } from './entities/workflow.entity';
+import {
+  type ArtworkRecord,
+  type StartedWorkflowRecord,
+  type WorkflowRecord,
+  type WorkflowWithFeedbackRecord,
+} from './workflow.response';
 
 const toWorkflow = (w: WorkflowEntity): WorkflowRecord => ({
   id: w.id,
@@ -78,7 +57,7 @@ export class WorkflowsService {
     this.logger.logBusinessEvent('workflow_started', {
       workflow_id: workflow.id,
       workflow_type: type,
-      recommended_style: recommended?.style ?? null,
+      recommended_style: recommended.style,
     });
     return { ...toWorkflow(workflow), recommended_style: recommended };
   }

@@ -20,7 +20,12 @@ export class FeedbackStatsQuery {
 }
 
 export class RecentFeedbackQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 100,
+    description: 'Page size; 20 when absent',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

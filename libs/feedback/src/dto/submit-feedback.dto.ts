@@ -20,7 +20,7 @@ export const USER_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 export const METADATA_MAX_BYTES = 4096;
 
 export class SubmitFeedbackDto {
-  @ApiProperty({ minimum: 1, maximum: 5, example: 4 })
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 5, example: 4, description: 'Whole stars, 1 to 5' })
   @IsInt()
   @Min(1)
   @Max(5)
@@ -32,12 +32,17 @@ export class SubmitFeedbackDto {
   @MaxLength(5000)
   comment?: string;
 
-  @ApiPropertyOptional({ enum: FEEDBACK_CATEGORIES, default: 'other' })
+  @ApiPropertyOptional({ enum: FEEDBACK_CATEGORIES, description: 'Stored as "other" when absent' })
   @IsOptional()
   @IsIn(FEEDBACK_CATEGORIES)
   category?: FeedbackCategory;
 
-  @ApiPropertyOptional({ type: [String], maxItems: 10, example: ['fast', 'map'] })
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'string', minLength: 1, maxLength: 50 },
+    maxItems: 10,
+    example: ['fast', 'map'],
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(10)
@@ -46,7 +51,11 @@ export class SubmitFeedbackDto {
   @MaxLength(50, { each: true })
   tags?: string[];
 
-  @ApiPropertyOptional({ description: 'Defaults to the x-user-id header', example: 'user-456' })
+  @ApiPropertyOptional({
+    description: 'Defaults to the x-user-id header',
+    pattern: USER_ID_PATTERN.source,
+    example: 'user-456',
+  })
   @IsOptional()
   @IsString()
   @Matches(USER_ID_PATTERN, { message: 'user_id must be 1-128 characters from A-Z a-z 0-9 . _ : @ -' })
@@ -54,6 +63,10 @@ export class SubmitFeedbackDto {
 
   @ApiPropertyOptional({
     description: `A flat object (string, number, boolean or null values), at most ${METADATA_MAX_BYTES} bytes as JSON`,
+    type: 'object',
+    additionalProperties: {
+      anyOf: [{ type: 'string', nullable: true }, { type: 'number' }, { type: 'boolean' }],
+    },
     example: { client: 'web', build: 42 },
   })
   @IsOptional()
@@ -62,13 +75,13 @@ export class SubmitFeedbackDto {
 }
 
 export class WorkflowTargetParams {
-  @ApiProperty({ example: 'wf-123' })
+  @ApiProperty({ example: 'wf-123', pattern: ID_PATTERN.source })
   @Matches(ID_PATTERN, { message: 'workflowId must be 1-128 characters from A-Z a-z 0-9 _ . : -' })
   workflowId!: string;
 }
 
 export class ArtworkTargetParams {
-  @ApiProperty({ example: 'art-7' })
+  @ApiProperty({ example: 'art-7', pattern: ID_PATTERN.source })
   @Matches(ID_PATTERN, { message: 'artworkId must be 1-128 characters from A-Z a-z 0-9 _ . : -' })
   artworkId!: string;
 }

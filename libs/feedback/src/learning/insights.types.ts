@@ -1,43 +1,159 @@
-import type { FeedbackTargetType, Sentiment } from '../entities/feedback.entity';
+import { ApiProperty } from '@nestjs/swagger';
+import { countsOf } from '@app/common';
+import { SENTIMENTS, type FeedbackTargetType, type Sentiment } from '../entities/feedback.entity';
 
-export type TrendDirection = 'improving' | 'stable' | 'declining' | 'insufficient_data';
+export const TREND_DIRECTIONS = ['improving', 'stable', 'declining', 'insufficient_data'] as const;
+export type TrendDirection = (typeof TREND_DIRECTIONS)[number];
+export const INSIGHT_TRIGGERS = ['startup', 'schedule', 'request'] as const;
 
-export interface TargetInsight {
-  target_type: 'workflow' | 'artwork';
-  target_id: string;
-  count: number;
+export class TargetInsight {
+  @ApiProperty({ enum: ['workflow', 'artwork'], example: 'workflow' })
+  target_type!: 'workflow' | 'artwork';
+
+  @ApiProperty({ example: 'wf-123' })
+  target_id!: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, example: 6 })
+  count!: number;
+
   /** Distinct users (or clients, when anonymous) among the ratings; flags need FEEDBACK_FLAG_MIN_RATINGS. */
-  raters: number;
-  average_rating: number;
-  flagged: boolean;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    example: 5,
+    description: 'Distinct raters (users, or clients when anonymous)',
+  })
+  raters!: number;
+
+  @ApiProperty({ example: 2.17 })
+  average_rating!: number;
+
+  @ApiProperty({
+    example: true,
+    description: 'Average under FEEDBACK_FLAG_THRESHOLD from FEEDBACK_FLAG_MIN_RATINGS raters or more',
+  })
+  flagged!: boolean;
 }
 
-export interface FeedbackInsights {
-  computed_at: string;
-  updated_at: string;
-  trigger: 'startup' | 'schedule' | 'request';
-  total_feedback: number;
-  average_rating: number | null;
-  average_rating_by_target_type: Record<FeedbackTargetType, number | null>;
-  sentiment: Record<Sentiment, number>;
+class AverageByTargetType {
+  @ApiProperty({ type: Number, nullable: true, example: 4.2 })
+  general!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 3.9 })
+  workflow!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: null })
+  artwork!: number | null;
+}
+
+class ValueCount {
+  @ApiProperty({ example: 'slow' })
+  value!: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, example: 3 })
+  count!: number;
+}
+
+class NegativeFeedback {
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    example: 8,
+    description: 'Ratings of 2 or less (sampled up to 5,000)',
+  })
+  count!: number;
+
+  @ApiProperty({ type: [ValueCount] })
+  top_tags!: ValueCount[];
+
+  @ApiProperty({ type: [ValueCount] })
+  top_words!: ValueCount[];
+}
+
+class Trend {
+  @ApiProperty({ enum: TREND_DIRECTIONS, example: 'stable' })
+  direction!: TrendDirection;
+
+  @ApiProperty({ type: Number, nullable: true, example: 4.1 })
+  recent_average!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 4.05 })
+  previous_average!: number | null;
+
+  @ApiProperty({ type: 'integer', minimum: 0, example: 12 })
+  recent_count!: number;
+
+  @ApiProperty({ type: 'integer', minimum: 0, example: 9 })
+  previous_count!: number;
+}
+
+class TrendsByTargetType {
+  @ApiProperty({ type: Trend })
+  general!: Trend;
+
+  @ApiProperty({ type: Trend })
+  workflow!: Trend;
+
+  @ApiProperty({ type: Trend })
+  artwork!: Trend;
+}
+
+class Thresholds {
+  @ApiProperty({ example: 2.5 })
+  flag_threshold!: number;
+
+  @ApiProperty({ type: 'integer', example: 5 })
+  flag_min_ratings!: number;
+
+  @ApiProperty({ type: 'integer', example: 7 })
+  trend_window_days!: number;
+}
+
+/** The learning loop's latest insights. */
+export class FeedbackInsights {
+  @ApiProperty({
+    format: 'date-time',
+    description: 'When the insights were last recomputed from the database',
+  })
+  computed_at!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'When the last submission was folded in' })
+  updated_at!: string;
+
+  @ApiProperty({ enum: INSIGHT_TRIGGERS, example: 'schedule' })
+  trigger!: (typeof INSIGHT_TRIGGERS)[number];
+
+  @ApiProperty({ type: 'integer', minimum: 0, example: 42 })
+  total_feedback!: number;
+
+  @ApiProperty({ type: Number, nullable: true, example: 4.1 })
+  average_rating!: number | null;
+
+  @ApiProperty({ type: AverageByTargetType })
+  average_rating_by_target_type!: Record<FeedbackTargetType, number | null>;
+
+  @ApiProperty({ type: countsOf('InsightSentimentCounts', SENTIMENTS) })
+  sentiment!: Record<Sentiment, number>;
+
   /** Workflows and artworks, worst average first (at most 500). */
-  targets: TargetInsight[];
-  targets_total: number;
-  flagged_targets: TargetInsight[];
-  negative_feedback: {
-    count: number;
-    top_tags: Array<{ value: string; count: number }>;
-    top_words: Array<{ value: string; count: number }>;
-  };
-  trends: Record<
-    FeedbackTargetType,
-    {
-      direction: TrendDirection;
-      recent_average: number | null;
-      previous_average: number | null;
-      recent_count: number;
-      previous_count: number;
-    }
-  >;
-  thresholds: { flag_threshold: number; flag_min_ratings: number; trend_window_days: number };
+  @ApiProperty({
+    type: [TargetInsight],
+    description: 'Workflows and artworks, worst average first (at most 500)',
+  })
+  targets!: TargetInsight[];
+
+  @ApiProperty({ type: 'integer', minimum: 0, example: 17 })
+  targets_total!: number;
+
+  @ApiProperty({ type: [TargetInsight] })
+  flagged_targets!: TargetInsight[];
+
+  @ApiProperty({ type: NegativeFeedback })
+  negative_feedback!: NegativeFeedback;
+
+  @ApiProperty({ type: TrendsByTargetType })
+  trends!: Record<FeedbackTargetType, Trend>;
+
+  @ApiProperty({ type: Thresholds })
+  thresholds!: Thresholds;
 }

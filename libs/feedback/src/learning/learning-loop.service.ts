@@ -10,7 +10,8 @@ import {
 } from '../entities/feedback.entity';
 import { FeedbackRepository } from '../feedback.repository';
 import type { FeedbackInsights, TargetInsight, TrendDirection } from './insights.types';
-import { rank, type Ranking } from './ranking';
+import { RecommendedStyle, Rankings, TargetFeedbackSummary } from '../dto/rankings.response';
+import { rank } from './ranking';
 import { topCounts, words } from './text-analysis';
 
 const DAY_MS = 86_400_000;
@@ -39,28 +40,6 @@ interface State {
   byType: Record<FeedbackTargetType, Sum>;
   sentiment: Record<Sentiment, number>;
   targets: Map<string, Target>;
-}
-
-/** The rankings the generator asks for: artwork styles and workflow types by their ratings. */
-export interface Rankings {
-  computed_at: string;
-  artwork_styles: Ranking;
-  workflow_types: Ranking;
-}
-
-/** What the generator is told before it generates: the best-ranked style and whether enough ratings back it. */
-export interface RecommendedStyle {
-  style: string;
-  score: number;
-  count: number;
-  enough_data: boolean;
-}
-
-/** A workflow's or artwork's own feedback: how many ratings, their average, and whether it is flagged. */
-export interface TargetFeedbackSummary {
-  count: number;
-  average_rating: number | null;
-  flagged: boolean;
 }
 
 interface Analysis {
@@ -178,12 +157,12 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
     );
   }
 
-  /** The best-ranked artwork style, or null while no artwork has been rated. */
-  recommendedStyle(): RecommendedStyle | null {
+  /** The best-ranked artwork style (style null while no artwork has been rated). */
+  recommendedStyle(): RecommendedStyle {
     const best = this.rankings().artwork_styles.entries[0];
     return best
       ? { style: best.key, score: best.score, count: best.count, enough_data: best.enough_data }
-      : null;
+      : { style: null, score: null, count: 0, enough_data: false };
   }
 
   /** The feedback a workflow or artwork has received, with every submission folded in. */
@@ -264,7 +243,7 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
       total_feedback: insights.total_feedback,
       average_rating: insights.average_rating,
       flagged_targets: insights.flagged_targets.length,
-      recommended_style: this.recommendedStyle()?.style ?? null,
+      recommended_style: this.recommendedStyle().style,
       negative_feedback: insights.negative_feedback.count,
     });
     return insights;

@@ -1,3 +1,5 @@
+import { ApiProperty } from '@nestjs/swagger';
+
 /** Weight of the prior in the Bayesian average: a group counts as this many ratings of the overall mean. */
 export const RANKING_PRIOR_WEIGHT = 10;
 
@@ -7,23 +9,48 @@ export interface RatingGroup {
   sum: number;
 }
 
-export interface RankedEntry {
-  /** The artwork style or workflow type. */
-  key: string;
-  /** Bayesian average: (prior weight x prior mean + sum of ratings) / (prior weight + count). */
-  score: number;
-  average_rating: number;
-  count: number;
-  /** count / (count + prior weight): how much the score rests on this group's own ratings, 0 to 1. */
-  confidence: number;
-  /** At least the minimum number of ratings to be trusted (FEEDBACK_FLAG_MIN_RATINGS). */
-  enough_data: boolean;
+export class RankedEntry {
+  @ApiProperty({ example: 'celestial', description: 'The artwork style or workflow type' })
+  key!: string;
+
+  @ApiProperty({
+    example: 4.61,
+    description: 'Bayesian average: (prior weight x prior mean + sum of ratings) / (prior weight + count)',
+  })
+  score!: number;
+
+  @ApiProperty({ example: 4.75 })
+  average_rating!: number;
+
+  @ApiProperty({ type: 'integer', minimum: 1, example: 8 })
+  count!: number;
+
+  @ApiProperty({
+    minimum: 0,
+    maximum: 1,
+    example: 0.444,
+    description: "count / (count + prior weight): how much the score rests on the group's own ratings",
+  })
+  confidence!: number;
+
+  @ApiProperty({ example: true, description: 'At least FEEDBACK_FLAG_MIN_RATINGS ratings' })
+  enough_data!: boolean;
 }
 
-export interface Ranking {
-  prior_mean: number | null;
-  prior_weight: number;
-  entries: RankedEntry[];
+export class Ranking {
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 4.1,
+    description: 'Mean of all ratings of this kind; null without any',
+  })
+  prior_mean!: number | null;
+
+  @ApiProperty({ type: 'integer', example: RANKING_PRIOR_WEIGHT })
+  prior_weight!: number;
+
+  @ApiProperty({ type: [RankedEntry], description: 'Best score first' })
+  entries!: RankedEntry[];
 }
 
 const round = (value: number, places: number) => Math.round(value * 10 ** places) / 10 ** places;

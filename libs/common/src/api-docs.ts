@@ -1,0 +1,113 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import type { HeaderObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+
+/** Request ids, idempotency keys: what the service accepts in its headers. */
+export const TOKEN_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
+
+/** The one error body of the service (the global exception filter writes it). */
+export class ErrorResponse {
+  @ApiProperty({ example: 400, minimum: 400, maximum: 599, type: 'integer' })
+  statusCode!: number;
+
+  @ApiProperty({ example: 'Bad Request', description: 'The status text' })
+  error!: string;
+
+  @ApiProperty({
+    example: 'rating: rating must not be greater than 5',
+    description: 'One line for people; for a validation error, the details joined with "; "',
+  })
+  message!: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['rating: rating must not be greater than 5'],
+    description: 'Validation errors only: each invalid field and why, as "<field>: <reason>"',
+  })
+  details?: string[];
+
+  @ApiProperty({
+    example: '6f1c2a9e-0d1b-4c55-9a3e-2f7b9c1d4e5a',
+    description: 'The x-request-id of the request',
+  })
+  request_id!: string;
+
+  @ApiPropertyOptional({ description: 'Development only: the stack of an unexpected error' })
+  stack?: string;
+}
+
+/** The response header every response carries. */
+export const REQUEST_ID_HEADER: Record<string, HeaderObject> = {
+  'x-request-id': {
+    description: "The request's id: the client's own x-request-id when it sent a valid one, else a new UUID",
+    schema: { type: 'string', pattern: TOKEN_PATTERN },
+  },
+};
+
+const RETRY_AFTER_HEADER: Record<string, HeaderObject> = {
+  'retry-after': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } },
+};
+
+const ERRORS: Record<number, string> = {
+  400: 'Invalid input: `details` names each field and why (body, path, query or header)',
+  401: 'A bearer token is required and was missing or wrong',
+  403: 'The bearer token may not do this',
+  404: 'No such resource',
+  405: 'The path exists with other methods; the Allow header lists them',
+  409: 'The resource is not in a state that allows this',
+  413: 'The body is larger than BODY_LIMIT_BYTES',
+  415: 'The body is not JSON (content-type application/json)',
+  422: 'The Idempotency-Key was already used for a different submission',
+  429: 'Too many writes from this client (RATE_LIMIT_WRITES per RATE_LIMIT_WINDOW_MS); see Retry-After',
+  500: 'An unexpected error (reported to Sentry; no detail in production)',
+  503: 'The database is unavailable or too slow, the write queue is full, or the request ran past REQUEST_DEADLINE_MS; see Retry-After',
+};
+
+/** Documents error responses of an operation (or of every operation of a controller) with the error body. */
+export function ApiErrors(...statuses: number[]) {
+  return applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({
+        status,
+        description: ERRORS[status] ?? 'Error',
+        type: ErrorResponse,
+        headers: {
+          ...REQUEST_ID_HEADER,
+          ...(status === 429 || status === 503 ? RETRY_AFTER_HEADER : {}),
+          ...(status === 405
+            ? { allow: { description: 'The methods this path answers to', schema: { type: 'string' } } }
+            : {}),
+        },
+      }),
+    ),
+  );
+}
+
+/** Documents a successful response with its body and the headers every response carries. */
+export function ApiSuccess(
+  status: number,
+  description: string,
+  body: { type: new (...args: never[]) => unknown } | { schema: SchemaObject },
+  headers: Record<string, HeaderObject> = {},
+) {
+  return ApiResponse({ status, description, ...body, headers: { ...REQUEST_ID_HEADER, ...headers } });
+}
+
+/** The request headers every operation accepts. */
+export function ApiRequestHeaders() {
+  return ApiHeader({
+    name: 'x-request-id',
+    required: false,
+    description:
+      'Your id for this request, echoed back and written on every log line; a new UUID when absent or invalid',
+    schema: { type: 'string', pattern: TOKEN_PATTERN },
+  });
+}
+
+/** A documented class (schema `name`) whose properties are the closed set `keys`, each a count. */
+export function countsOf(name: string, keys: readonly string[]): new () => Record<string, number> {
+  const Counts = class {};
+  Object.defineProperty(Counts, 'name', { value: name });
+  for (const key of keys) ApiProperty({ type: 'integer', minimum: 0, example: 0 })(Counts.prototype, key);
+  return Counts as new () => Record<string, number>;
+}
