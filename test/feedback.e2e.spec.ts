@@ -426,8 +426,15 @@ for (const engine of ENGINES) {
         .find({ order: { computedAt: 'DESC' }, take: 1 });
       expect(stored[0].payload.flagged_targets.map((f) => f.target_id)).toEqual(['wf-bad']);
 
-      // Incremental: one more low rating for wf-few flags it at once, before any recompute.
+      // One more low rating flags wf-few: at once on the embedded database; on PostgreSQL, which replicas
+      // share, at the next recompute, so that every replica answers the same.
       await submit('workflow/wf-few', { rating: 1 }).expect(201);
+      if (engine.name === 'PostgreSQL') {
+        const before = (await request(server).get('/api/feedback/insights').expect(200))
+          .body as FeedbackInsights;
+        expect(before.total_feedback).toBe(14);
+        await loop.recompute('request');
+      }
       const after = (await request(server).get('/api/feedback/insights').expect(200))
         .body as FeedbackInsights;
       expect(after.flagged_targets.map((f) => f.target_id).sort()).toEqual(['wf-bad', 'wf-few']);
@@ -449,7 +456,7 @@ for (const engine of ENGINES) {
         .split('\n')
         .filter((line) => line.includes('"feedback_insight_generated"'))
         .map((line) => JSON.parse(line));
-      expect(events.at(-1)).toMatchObject({
+      expect(events.find((e) => e.total_feedback === 14)).toMatchObject({
         level: 'BUSINESS',
         event: 'feedback_insight_generated',
         trigger: 'request',

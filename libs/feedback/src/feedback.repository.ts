@@ -5,6 +5,9 @@ import { DataSource, In, LessThan, type SelectQueryBuilder } from 'typeorm';
 import { FeedbackInsightEntity } from './entities/feedback-insight.entity';
 import { FeedbackEntity, type FeedbackTargetType, type Sentiment } from './entities/feedback.entity';
 
+/** The advisory lock key of the learning loop's recompute (any constant unique to this service). */
+const LEARNING_LOOP_LOCK = 7_203_114_501;
+
 const DAY_MS = 86_400_000;
 
 const COLUMNS = [
@@ -261,6 +264,51 @@ export class FeedbackRepository {
       .groupBy('f.target_type')
       .addGroupBy(windowOf)
       .getRawMany<SumRow<FeedbackTargetType> & { window: 'recent' | 'previous' }>();
+  }
+
+  /**
+   * Runs `work` on this replica only if no other replica runs it now (a PostgreSQL session advisory lock, held on
+   * one connection for the duration); false when another holds it.
+   */
+  async asLeader<T>(work: () => Promise<T>): Promise<T | false> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        LEARNING_LOOP_LOCK,
+      ])) as Array<{ locked: boolean }>;
+      if (!locked) return false;
+      try {
+        return await work();
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [LEARNING_LOOP_LOCK]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** The newest stored insights, if any. */
+  latestInsights(): Promise<FeedbackInsightEntity | null> {
+    return this.dataSource
+      .getRepository(FeedbackInsightEntity)
+      .createQueryBuilder('i')
+      .orderBy('i.computed_at', 'DESC')
+      .limit(1)
+      .getOne();
+  }
+
+  /** One workflow's or artwork's ratings: how many, their sum, and how many distinct raters; null for none. */
+  async targetTotals(type: 'workflow' | 'artwork', id: string) {
+    const row = await this.repo()
+      .createQueryBuilder('f')
+      .select('COUNT(*)', 'count')
+      .addSelect('SUM(f.rating)', 'sum')
+      .addSelect('COUNT(DISTINCT f.rater)', 'raters')
+      .where('f.target_type = :type AND f.target_id = :id', { type, id })
+      .getRawOne<{ count: string; sum: string | null; raters: string }>();
+    const count = Number(row?.count ?? 0);
+    return count === 0 ? null : { count, sum: Number(row!.sum), raters: { size: Number(row!.raters) } };
   }
 
   /** Stores one set of insights and deletes those older than `keptDays`. */

@@ -63,7 +63,10 @@ export class WorkflowsService {
   }
 
   async get(id: string): Promise<WorkflowWithFeedbackRecord> {
-    return { ...toWorkflow(await this.find(id)), feedback: this.learning.targetSummary('workflow', id) };
+    return {
+      ...toWorkflow(await this.find(id)),
+      feedback: await this.learning.targetSummary('workflow', id),
+    };
   }
 
   complete(id: string): Promise<WorkflowRecord> {

@@ -58,10 +58,20 @@ const emptyState = (): State => ({
 
 const average = (s: Sum | undefined) => (s && s.count > 0 ? Math.round((s.sum / s.count) * 100) / 100 : null);
 
+/** What a shared store keeps of one recompute: the insights and the rankings. */
+interface StoredInsights extends FeedbackInsights {
+  rankings?: Rankings;
+}
+
 /**
- * The learning loop: every stored submission updates running aggregates at once (averages, flagged targets,
- * gauges); on a schedule the insights are recomputed from the database (the source of truth, shared by all
- * replicas), with negative-feedback words and tags and rating trends, stored, and announced as a business event.
+ * The learning loop. On a schedule the insights are recomputed from the database, with negative-feedback words
+ * and tags, rating trends and the rankings, stored, and announced as a business event.
+ *
+ * On the embedded database (one process) every stored submission also updates running aggregates at once.
+ * On PostgreSQL, which several replicas share, one replica per interval recomputes (it holds a PostgreSQL
+ * advisory lock and finds the stored insights older than the interval), and every replica serves the newest
+ * stored insights, so all of them answer the same insights, rankings and gauges within one interval and
+ * dashboards may max() or avg() them.
  */
 @Injectable()
 export class LearningLoopService implements OnModuleInit, OnApplicationShutdown {
@@ -72,6 +82,9 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
   private running: Promise<FeedbackInsights> | undefined;
   private recordedDuringRun: FeedbackEntity[] | undefined;
   private ranked: Rankings | undefined;
+  /** PostgreSQL: the newest stored insights, which every replica serves alike. */
+  private shared: StoredInsights | undefined;
+  private readonly sharedStore: boolean;
 
   constructor(
     private readonly repository: FeedbackRepository,
@@ -79,25 +92,50 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
     private readonly logger: AppLogger,
     collectors: MetricCollectors,
   ) {
-    // Computed at scrape time from the running aggregates.
+    this.sharedStore = config.database.type === 'postgres';
+    // Computed at scrape time from the insights served (shared store) or the running aggregates.
     collectors.register(METRICS.feedbackRatingAverage, (gauge) => {
+      const averages = this.shared?.average_rating_by_target_type;
       for (const type of FEEDBACK_TARGET_TYPES) {
-        const value = average(this.state.byType[type]);
+        const value = this.sharedStore ? (averages?.[type] ?? null) : average(this.state.byType[type]);
         if (value === null) gauge.remove({ target_type: type });
         else gauge.set({ target_type: type }, value);
       }
     });
     collectors.register(METRICS.feedbackFlaggedTargets, (gauge) => {
-      const flagged = this.flagged();
+      const flagged = this.sharedStore ? (this.shared?.flagged_targets ?? []) : this.flagged();
       for (const type of ['workflow', 'artwork'] as const)
         gauge.set({ target_type: type }, flagged.filter((t) => t.target_type === type).length);
     });
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.recomputeSafely('schedule'), this.config.insightsIntervalMs);
+    this.timer = setInterval(() => void this.tick('schedule'), this.config.insightsIntervalMs);
     this.timer.unref();
-    void this.recomputeSafely('startup');
+    void this.tick('startup');
+  }
+
+  /** One interval: recompute (embedded), or let one replica recompute and load what it stored (shared). */
+  private async tick(trigger: FeedbackInsights['trigger']): Promise<void> {
+    if (!this.sharedStore) return this.recomputeSafely(trigger);
+    try {
+      // Fresh enough: computed by a replica within this interval (a little slack for timers that drift).
+      const freshAfter = Date.now() - this.config.insightsIntervalMs * 0.8;
+      const computed = await this.repository.asLeader(async () => {
+        const latest = await this.repository.latestInsights();
+        if (latest && latest.computedAt.getTime() > freshAfter) return false;
+        await this.recompute(trigger);
+        return true;
+      });
+      if (!computed) await this.loadShared();
+    } catch (error) {
+      this.logger.logException(error, 'Learning loop: refreshing insights failed', { trigger });
+    }
+  }
+
+  private async loadShared(): Promise<void> {
+    const latest = await this.repository.latestInsights();
+    if (latest) this.shared = latest.payload as StoredInsights;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -105,15 +143,25 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
     await this.running?.catch(() => undefined);
   }
 
-  /** Folds one stored submission into the running aggregates. */
+  /** Folds one stored submission into the running aggregates (embedded database only). */
   record(feedback: FeedbackEntity): void {
+    if (this.sharedStore) return;
     this.recordedDuringRun?.push(feedback);
     this.apply(this.state, feedback);
     this.updatedAt = new Date();
   }
 
-  /** The latest insights: the last recompute, with every submission since folded in. */
+  /** The latest insights: the newest stored (shared store), or the last recompute with every submission since. */
   insights(): FeedbackInsights {
+    if (this.sharedStore && this.shared) {
+      const { rankings: _rankings, ...insights } = this.shared;
+      return insights;
+    }
+    return this.currentInsights();
+  }
+
+  /** The in-memory aggregates as insights. */
+  private currentInsights(): FeedbackInsights {
     const targets = [...this.state.targets.values()]
       .map((t) => this.targetInsight(t))
       .sort(
@@ -149,7 +197,7 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
   /** Artwork styles and workflow types ranked by their ratings, as of the last recompute. */
   rankings(): Rankings {
     return (
-      this.ranked ?? {
+      (this.sharedStore ? this.shared?.rankings : this.ranked) ?? {
         computed_at: this.updatedAt.toISOString(),
         artwork_styles: rank([], this.config.flagMinRatings),
         workflow_types: rank([], this.config.flagMinRatings),
@@ -165,9 +213,12 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
       : { style: null, score: null, count: 0, enough_data: false };
   }
 
-  /** The feedback a workflow or artwork has received, with every submission folded in. */
-  targetSummary(type: 'workflow' | 'artwork', id: string): TargetFeedbackSummary {
-    const target = this.state.targets.get(`${type}:${id}`);
+  /** The feedback a workflow or artwork has received, every submission included. */
+  async targetSummary(type: 'workflow' | 'artwork', id: string): Promise<TargetFeedbackSummary> {
+    // Shared store: one indexed query, the same answer from every replica.
+    const target = this.sharedStore
+      ? await this.repository.targetTotals(type, id).then((t) => (t ? { type, id, ...t } : undefined))
+      : this.state.targets.get(`${type}:${id}`);
     if (!target) return { count: 0, average_rating: null, flagged: false };
     const insight = this.targetInsight(target);
     return { count: insight.count, average_rating: insight.average_rating, flagged: insight.flagged };
@@ -236,8 +287,10 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
       this.recordedDuringRun = undefined;
     }
 
-    const insights = this.insights();
-    await this.repository.storeInsights(now, trigger, insights, INSIGHTS_KEPT_DAYS);
+    const insights = this.currentInsights();
+    const stored: StoredInsights = { ...insights, rankings: this.ranked };
+    await this.repository.storeInsights(now, trigger, stored, INSIGHTS_KEPT_DAYS);
+    this.shared = stored;
     this.logger.logBusinessEvent('feedback_insight_generated', {
       trigger,
       total_feedback: insights.total_feedback,
@@ -321,7 +374,9 @@ export class LearningLoopService implements OnModuleInit, OnApplicationShutdown 
     return flagged;
   }
 
-  private targetInsight(t: Target): TargetInsight {
+  private targetInsight(
+    t: Pick<Target, 'type' | 'id' | 'count' | 'sum'> & { raters: { size: number } },
+  ): TargetInsight {
     const averageRating = average(t)!;
     return {
       target_type: t.type,
