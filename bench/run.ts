@@ -1,4 +1,4 @@
-// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|all] [--rounds N] [--duration S] [--smoke]
+// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|all] [--rounds N] [--duration S] [--smoke]
 // Every figure is measured in this run, on this machine, against a baseline measured beside it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { REQUEST_DURATION_BUCKETS, RequestMetrics } from '@app/metrics';
+import { Balancer } from './balancer';
 import { compareLogWriters } from './log-writers';
 import {
   DIST,
@@ -430,6 +431,96 @@ export async function writes(options: BenchOptions) {
 }
 
 /**
+ * Scenario 7: the same load against one replica and against three on one PostgreSQL behind a round-robin TCP
+ * balancer (as a Kubernetes Service spreads connections), on this machine's cores: what scales (the service's
+ * own CPU work, up to the cores there are) and what the database limits (writes).
+ */
+export async function replicas(options: BenchOptions) {
+  const name = `tc_bench_replicas_${process.pid}`;
+  const admin = new Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  const env = { ENVIRONMENT: 'production', LOG_DIR: '', LOG_CONSOLE: 'off', DATABASE_URL: url.toString() };
+  const duration = options.smoke ? 1 : options.duration;
+  const body = JSON.stringify({ rating: 4, comment: 'replicas bench', tags: ['bench'] });
+  const db = new Client({ connectionString: url.toString() });
+  const rows: Array<Record<string, string | number | undefined>> = [];
+  const results: Record<string, unknown> = {};
+  try {
+    await db.connect();
+    const started: Server[] = [];
+    for (const count of [1, 3]) {
+      while (started.length < count)
+        started.push(await startServer(`replica-${started.length + 1}`, MAIN, env, '/health/ready'));
+      const balancer = await Balancer.start(started.slice(0, count).map((s) => s.url));
+      try {
+        const before = Number((await db.query('SELECT count(*) AS n FROM feedback')).rows[0].n);
+        const read = await load({ url: `${balancer.url}/`, duration });
+        // A fixed amount, not a duration: autocannon then waits for every answer, so 201s and rows compare.
+        const write = await load({
+          url: `${balancer.url}/api/feedback/submit`,
+          amount: options.smoke ? 500 : 10_000,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        const stored = Number((await db.query('SELECT count(*) AS n FROM feedback')).rows[0].n) - before;
+        results[`replicas_${count}`] = {
+          get_root: { rps: read.rps, p99_ms: read.p99 },
+          post_submit: {
+            rps: write.rps,
+            p99_ms: write.p99,
+            responses_201: write.statusCodes['201'] ?? 0,
+            rows: stored,
+          },
+        };
+        rows.push({
+          measure: `${count} replica(s): GET / req/s (p99 ms)`,
+          value: `${read.rps} (${read.p99})`,
+        });
+        rows.push({
+          measure: `${count} replica(s): POST /api/feedback/submit req/s (p99 ms), 201s / rows`,
+          value: `${write.rps} (${write.p99}), ${write.statusCodes['201'] ?? 0} / ${stored}`,
+        });
+      } finally {
+        await balancer.stop();
+      }
+    }
+    for (const server of started) await server.stop();
+    const one = results.replicas_1 as { get_root: { rps: number }; post_submit: { rps: number } };
+    const three = results.replicas_3 as { get_root: { rps: number }; post_submit: { rps: number } };
+    const summary = {
+      scenario: 'replicas',
+      at: new Date().toISOString(),
+      machine: machine(),
+      options,
+      ...results,
+      scaling_3_over_1: {
+        get_root: ratio(three.get_root.rps, one.get_root.rps),
+        post_submit: ratio(three.post_submit.rps, one.post_submit.rps),
+      },
+    };
+    rows.push({ measure: '3 / 1 replicas, GET /', value: summary.scaling_3_over_1.get_root });
+    rows.push({
+      measure: '3 / 1 replicas, POST /api/feedback/submit',
+      value: summary.scaling_3_over_1.post_submit,
+    });
+    printTable(
+      `Replicas on one PostgreSQL, ${cpus().length} cores, 64 connections through a round-robin balancer`,
+      rows,
+    );
+    return { ...summary, file: writeResult('replicas', summary) };
+  } finally {
+    await db.end().catch(() => undefined);
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/**
  * Scenario 4: mixed traffic for a minute after a warm-up; memory, event-loop delay and errors. RSS follows V8's
  * heap sawtooth (tens of MB between collections), so growth compares the median of the first three samples with
  * the last three (one every 5 s) rather than two single points that land anywhere in a GC cycle.
@@ -617,9 +708,9 @@ async function main(): Promise<void> {
   const scenario = arg('scenario', 'all');
   const wanted =
     scenario === 'all'
-      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters']
+      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters', 'replicas']
       : scenario.split(',');
-  const scenarios = { overhead, scrape, writes, soak, knobs, logwriters } as Record<
+  const scenarios = { overhead, scrape, writes, soak, knobs, logwriters, replicas } as Record<
     string,
     (o: BenchOptions) => Promise<{ file: string }>
   >;

@@ -2,7 +2,7 @@
 // Points every runbook link (alert annotations, their promtool tests, dashboard links) at a new base URL:
 //   npm run monitoring:runbook-base -- https://wiki.example.com/terra/runbooks
 // The current base is kept in monitoring/runbook-base-url, the one place it is written down.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -15,9 +15,14 @@ if (!next || !/^https?:\/\/[^\s"'{}]+$/.test(next)) {
   process.exit(64);
 }
 const current = readFileSync(baseFile, 'utf8').trim();
-const dirs = ['monitoring/rules', 'monitoring/rules/tests', 'monitoring/grafana/dashboards'];
+const dirs = [
+  'monitoring/rules',
+  'monitoring/rules/tests',
+  'monitoring/grafana/dashboards',
+  'deploy/k8s/base/generated',
+];
 let changed = 0;
-for (const dir of dirs) {
+for (const dir of dirs.filter((d) => existsSync(join(root, d)))) {
   for (const name of readdirSync(join(root, dir)).filter((n) => /\.(ya?ml|json)$/.test(n))) {
     const path = join(root, dir, name);
     const text = readFileSync(path, 'utf8');

@@ -196,7 +196,7 @@ describePostgres('one bad row in a group-committed INSERT', () => {
     const db = await createTestDatabase();
     const dataSource = await new DataSource({
       ...buildDataSourceOptions(
-        { type: 'postgres', url: db.url, statementTimeoutMs: 5000, acquireTimeoutMs: 5000 },
+        { type: 'postgres', url: db.url, statementTimeoutMs: 5000, acquireTimeoutMs: 5000, poolSize: 10 },
         { entities: [FeedbackEntity] },
       ),
     }).initialize();

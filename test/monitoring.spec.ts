@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -358,6 +358,30 @@ describe('monitoring configuration checked by the real tools', () => {
       expect(tested).toContain(`"alertname": "${rule.alert}"`);
   });
 
+  it('keeps the commented remote_write block valid: promtool checks it uncommented', () => {
+    if (!promtool) return;
+    const text = readFileSync(join(MONITORING, 'prometheus.yml'), 'utf8');
+    const start = text.indexOf('# remote_write:');
+    expect(start).toBeGreaterThan(0);
+    const block = text
+      .slice(start)
+      .split('\n')
+      .filter((line) => line.startsWith('#'))
+      .map((line) => line.replace(/^# ?/, ''))
+      .join('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'tc-remote-write-'));
+    cpSync(MONITORING, dir, { recursive: true });
+    writeFileSync(join(dir, 'secrets', 'remote_write_password'), 'x');
+    writeFileSync(join(dir, 'prometheus.yml'), `${text.slice(0, start)}${block}\n`);
+    const result = run(promtool, ['check', 'config', 'prometheus.yml'], dir);
+    expect(result.output).toContain('SUCCESS');
+    expect(result.status).toBe(0);
+    const parsed = yaml<{ remote_write: Array<{ url: string; write_relabel_configs: unknown[] }> }>(
+      join(dir, 'prometheus.yml'),
+    );
+    expect(parsed.remote_write[0]).toMatchObject({ url: 'https://metrics.example.com/api/v1/write' });
+  });
+
   it('passes amtool check-config and routes by severity', () => {
     if (!amtool) return;
     const result = run(amtool, ['check-config', 'alertmanager.yml']);
@@ -416,6 +440,7 @@ describe('monitoring configuration checked by the real tools', () => {
     };
     expect(Object.keys(merged.services).sort()).toEqual([
       'alertmanager',
+      'alertmanager-2',
       'alloy',
       'backend',
       'cadvisor',
@@ -446,6 +471,11 @@ describe('monitoring configuration checked by the real tools', () => {
     }
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:\d+\.\d+\.\d+-[a-z]+-slim AS/m);
+    // Alertmanager clustering: the two instances name each other as peers; the second runs in the ha profile.
+    const am1 = [merged.services.alertmanager.command].flat().join(' ');
+    const am2 = [merged.services['alertmanager-2'].command].flat().join(' ');
+    expect(am1).toContain('--cluster.peer=alertmanager-2:9094');
+    expect(am2).toContain('--cluster.peer=alertmanager:9094');
     const prometheus = [merged.services.prometheus.command].flat().join(' ');
     expect(prometheus).not.toContain('--web.enable-lifecycle');
     expect(prometheus).toContain('--web.config.file=/etc/prometheus/secrets/web.yml');

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 import { MIGRATIONS } from '@app/database';
-import { Balancer } from './support/balancer';
+import { Balancer } from '../bench/balancer';
 import { startBuiltApp, type BuiltApp } from './support/built-app';
 import { parseExposition, valueOf } from './support/exposition';
 import { createTestDatabase, describePostgres, type TestDatabase } from './support/postgres';

@@ -127,7 +127,7 @@ function storageSpec(makeEngine: () => Promise<Engine>): void {
   });
 }
 
-const TIMEOUTS = { statementTimeoutMs: 5000, acquireTimeoutMs: 5000 };
+const TIMEOUTS = { statementTimeoutMs: 5000, acquireTimeoutMs: 5000, poolSize: 10 };
 
 describe('storage on embedded SQLite', () => {
   storageSpec(async () => {

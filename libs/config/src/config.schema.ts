@@ -28,6 +28,8 @@ export type DatabaseConfig = (
   readonly statementTimeoutMs: number;
   /** Longest a request waits for a pooled connection (or, on SQLite, for the write lock). */
   readonly acquireTimeoutMs: number;
+  /** PostgreSQL connections this process opens at most: replicas x this must fit max_connections. */
+  readonly poolSize: number;
 };
 
 export const DEFAULT_SQLITE_PATH = 'data/terra_constellata.sqlite';
@@ -136,6 +138,7 @@ export const ENV_SCHEMA = z
     SQLITE_PATH: text(DEFAULT_SQLITE_PATH),
     DATABASE_STATEMENT_TIMEOUT_MS: integer(5000, 100, 600_000),
     DATABASE_ACQUIRE_TIMEOUT_MS: integer(5000, 100, 600_000),
+    DATABASE_POOL_SIZE: integer(10, 1, 1000),
     FEEDBACK_WRITE_QUEUE_MAX: integer(5000, 1, 1_000_000),
     FEEDBACK_IDEMPOTENCY_TTL_MS: integer(86_400_000, 1000, 30 * 86_400_000),
     RATE_LIMIT_WRITES: integer(600, 0, 1_000_000),
@@ -219,6 +222,7 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
         : { type: 'postgres' as const, url: env.DATABASE_URL }),
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS,
+      poolSize: env.DATABASE_POOL_SIZE,
     } as DatabaseConfig,
     /** Submissions waiting for the database beyond this many are refused at once with 503. */
     writeQueueMax: env.FEEDBACK_WRITE_QUEUE_MAX,

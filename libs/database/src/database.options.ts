@@ -32,7 +32,7 @@ export function buildDataSourceOptions(
       ...common,
       type: 'postgres',
       url: database.url,
-      poolSize: extras.poolSize ?? 10,
+      poolSize: extras.poolSize ?? database.poolSize,
       // Fail a connection attempt instead of queueing requests forever when the server is gone.
       connectTimeoutMS: database.acquireTimeoutMs,
       extra: {
