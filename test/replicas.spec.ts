@@ -8,7 +8,7 @@ import { createTestDatabase, describePostgres, type TestDatabase } from './suppo
 
 const INTERVAL_MS = 2000;
 const SUBMISSIONS = 3000;
-const IN_FLIGHT = 300;
+const IN_FLIGHT = 3000;
 
 /** One request on its own connection (no keep-alive), so the balancer spreads requests, not connections. */
 function send(
@@ -77,7 +77,7 @@ describePostgres('three replicas on one PostgreSQL, behind a round-robin balance
     expect(await count('SELECT COUNT(*) AS n FROM schema_migrations')).toBe(MIGRATIONS.length);
   });
 
-  it(`stores exactly the ${SUBMISSIONS} submissions it answered 201, spread over the three`, async () => {
+  it(`stores exactly the ${SUBMISSIONS} concurrent submissions it answered 201, spread over the three`, async () => {
     const statuses = new Map<number, number>();
     let sent = 0;
     const worker = async () => {
