@@ -325,15 +325,28 @@ export async function scrape(options: BenchOptions) {
   }
 }
 
-/** Scenario 3: feedback writes against PostgreSQL, beside pgbench inserting into the same table. */
-export async function writes(options: BenchOptions) {
-  const name = `tc_bench_${process.pid}`;
+/** Runs `work` with the URL of a fresh database on the bench PostgreSQL, dropped afterwards whatever happens. */
+async function withScratchDatabase<T>(name: string, work: (url: URL) => Promise<T>): Promise<T> {
   const admin = new Client({ connectionString: DATABASE_URL });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name}`);
   await admin.query(`CREATE DATABASE ${name}`);
   const url = new URL(DATABASE_URL);
   url.pathname = `/${name}`;
+  try {
+    return await work(url);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/** Scenario 3: feedback writes against PostgreSQL, beside pgbench inserting into the same table. */
+export function writes(options: BenchOptions) {
+  return withScratchDatabase(`tc_bench_${process.pid}`, (url) => writesOn(url, options));
+}
+
+async function writesOn(url: URL, options: BenchOptions) {
   const server = await startServer(
     'writes',
     MAIN,
@@ -425,8 +438,6 @@ export async function writes(options: BenchOptions) {
     return { ...summary, file: writeResult('writes', summary) };
   } finally {
     await server.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
   }
 }
 
@@ -435,14 +446,11 @@ export async function writes(options: BenchOptions) {
  * balancer (as a Kubernetes Service spreads connections), on this machine's cores: what scales (the service's
  * own CPU work, up to the cores there are) and what the database limits (writes).
  */
-export async function replicas(options: BenchOptions) {
-  const name = `tc_bench_replicas_${process.pid}`;
-  const admin = new Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(DATABASE_URL);
-  url.pathname = `/${name}`;
+export function replicas(options: BenchOptions) {
+  return withScratchDatabase(`tc_bench_replicas_${process.pid}`, (url) => replicasOn(url, options));
+}
+
+async function replicasOn(url: URL, options: BenchOptions) {
   const env = { ENVIRONMENT: 'production', LOG_DIR: '', LOG_CONSOLE: 'off', DATABASE_URL: url.toString() };
   const duration = options.smoke ? 1 : options.duration;
   const body = JSON.stringify({ rating: 4, comment: 'replicas bench', tags: ['bench'] });
@@ -515,8 +523,6 @@ export async function replicas(options: BenchOptions) {
     return { ...summary, file: writeResult('replicas', summary) };
   } finally {
     await db.end().catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
   }
 }
 
