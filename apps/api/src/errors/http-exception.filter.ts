@@ -8,23 +8,15 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { routeOf, UNMATCHED_ROUTE } from '@app/common';
+import { routeOf, UNMATCHED_ROUTE, type ErrorResponse } from '@app/common';
 import { AppConfig } from '@app/config';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '@app/database';
 import { AppLogger } from '@app/logging';
 import { recordErrorType } from '@app/metrics';
 import { allowedMethods } from '../http/allowed-methods';
 
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  /** One line for people: for a validation error, its details joined with "; ". */
-  message: string;
-  /** Each invalid field and why (validation errors only), e.g. "rating: rating must not be greater than 5". */
-  details?: string[];
-  request_id: string;
-  stack?: string;
-}
+/** The error body: the documented ErrorResponse schema is the one type of it. */
+type ErrorBody = ErrorResponse;
 
 interface StatusError {
   statusCode: number;
