@@ -6,7 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions, runMigrations } from '@app/database';
-import { FeedbackEntity, FeedbackRepository, FeedbackWriter } from '@app/feedback';
+import {
+  FeedbackAggregatesRepository,
+  FeedbackEntity,
+  FeedbackRepository,
+  FeedbackWriter,
+} from '@app/feedback';
 import { createTestApp, type TestApp } from './support/app';
 import { feedbackRow } from './support/feedback-row';
 import { ProbeController } from './support/probe.controller';
@@ -202,7 +207,10 @@ describePostgres('one bad row in a group-committed INSERT', () => {
     }).initialize();
     try {
       await runMigrations(dataSource);
-      const repository = new FeedbackRepository(dataSource);
+      const repository = new FeedbackRepository(
+        dataSource,
+        new FeedbackAggregatesRepository(dataSource, { database: { acquireTimeoutMs: 5000 } } as never),
+      );
       const row = (i: number, comment: string) =>
         feedbackRow({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, comment });
       // Validation refuses NUL before any of this; here it stands for any row PostgreSQL rejects.

@@ -9,6 +9,9 @@ import { MIGRATIONS } from './migrations';
 pgDefaults.parseInputDatesAsUTC = true;
 pgTypes.setTypeParser(pgTypes.builtins.TIMESTAMP, (value) => new Date(value.replace(' ', 'T') + 'Z'));
 
+/** The longest a statement blocks waiting for SQLite's lock. */
+const SQLITE_BUSY_WAIT_MS = 20;
+
 export interface DataSourceExtras {
   entities?: DataSourceOptions['entities'];
   /** Pool size on PostgreSQL. */
@@ -39,7 +42,7 @@ export function buildDataSourceOptions(
         // statement_timeout stops a slow statement in the server; query_timeout (node-postgres, client side)
         // also ends one whose server never answers (a black-holed link), a little later.
         options: `-c timezone=UTC -c statement_timeout=${database.statementTimeoutMs}`,
-        query_timeout: database.statementTimeoutMs + 1000,
+        query_timeout: database.statementTimeoutMs > 0 ? database.statementTimeoutMs + 1000 : undefined,
         // The wait for a pooled connection, and for a new one to connect.
         connectionTimeoutMillis: database.acquireTimeoutMs,
       },
@@ -52,7 +55,9 @@ export function buildDataSourceOptions(
     database: database.path,
     enableWAL: true,
     prepareDatabase: (db: { pragma(source: string): unknown }) => {
-      db.pragma(`busy_timeout = ${database.acquireTimeoutMs}`);
+      // Short: a lock another process holds is waited for on timers (the feedback writer), never by blocking the
+      // event loop for the whole acquire timeout.
+      db.pragma(`busy_timeout = ${Math.min(database.acquireTimeoutMs, SQLITE_BUSY_WAIT_MS)}`);
       db.pragma('foreign_keys = ON');
     },
   };

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { FeedbackAggregatesRepository } from './aggregates/feedback-aggregates.repository';
+import { FeedbackAggregatesService } from './aggregates/feedback-aggregates.service';
 import { FeedbackInsightEntity } from './entities/feedback-insight.entity';
 import { FeedbackEntity } from './entities/feedback.entity';
 import { FeedbackController } from './feedback.controller';
@@ -12,7 +14,20 @@ import { LearningLoopService } from './learning/learning-loop.service';
 @Module({
   imports: [TypeOrmModule.forFeature([FeedbackEntity, FeedbackInsightEntity])],
   controllers: [FeedbackController],
-  providers: [FeedbackRepository, FeedbackService, FeedbackWriter, LearningLoopService],
-  exports: [FeedbackRepository, FeedbackService, LearningLoopService],
+  providers: [
+    FeedbackAggregatesRepository,
+    FeedbackAggregatesService,
+    FeedbackRepository,
+    FeedbackService,
+    FeedbackWriter,
+    LearningLoopService,
+  ],
+  exports: [
+    FeedbackAggregatesRepository,
+    FeedbackAggregatesService,
+    FeedbackRepository,
+    FeedbackService,
+    LearningLoopService,
+  ],
 })
 export class FeedbackModule {}

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, In, LessThan, type SelectQueryBuilder } from 'typeorm';
+import { DataSource, In, LessThan } from 'typeorm';
+import { FeedbackAggregatesRepository } from './aggregates/feedback-aggregates.repository';
+import type { Plan } from './aggregates/sql-plan';
 import { FeedbackInsightEntity } from './entities/feedback-insight.entity';
-import { FeedbackEntity, type FeedbackTargetType, type Sentiment } from './entities/feedback.entity';
-
-/** The advisory lock key of the learning loop's recompute (any constant unique to this service). */
-const LEARNING_LOOP_LOCK = 7_203_114_501;
+import { FeedbackEntity, type FeedbackTargetType } from './entities/feedback.entity';
 
 const DAY_MS = 86_400_000;
 
@@ -36,11 +35,6 @@ export interface InsertOutcome {
   originals: Map<string, FeedbackEntity>;
 }
 
-export interface FeedbackFilter {
-  targetType?: FeedbackTargetType;
-  since?: Date;
-}
-
 export interface RecentPageQuery {
   limit: number;
   targetType?: FeedbackTargetType;
@@ -49,61 +43,51 @@ export interface RecentPageQuery {
   before?: [Date, string];
 }
 
-export interface GroupRow {
-  key: string | number;
-  count: string;
-  average: string;
-}
-
-export interface TotalsRow {
-  count: string;
-  average: string;
-}
-
-export interface SumRow<K> {
-  type: K;
-  count: string;
-  sum: string;
-}
-
 /**
- * Every query on the feedback and feedback_insights tables: the group-commit INSERT, the paged reads, the
- * statistics and the learning loop's aggregates. The services above it hold no SQL.
+ * Every query on the feedback and feedback_insights tables: the group-commit INSERT (with its roll-ups, see
+ * FeedbackAggregatesRepository), the paged reads and the learning loop's samples. The services above it hold no
+ * SQL.
  */
 @Injectable()
 export class FeedbackRepository {
   readonly postgres: boolean;
   private readonly statements = new Map<number, string>();
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly aggregates: FeedbackAggregatesRepository,
+  ) {
     this.postgres = dataSource.options.type === 'postgres';
   }
 
   /**
-   * Inserts rows in one statement. A row whose Idempotency-Key is taken is skipped, not an error, so one retry
-   * cannot fail its neighbours; the outcome names the skipped rows and the originals that hold their keys.
+   * Inserts rows in one statement and their roll-ups in the same transaction. A row whose Idempotency-Key is
+   * taken is skipped, not an error, so one retry cannot fail its neighbours, and it counts nowhere; the outcome
+   * names the skipped rows and the originals that hold their keys.
    */
   async insertMany(rows: FeedbackEntity[]): Promise<InsertOutcome> {
-    await this.dataSource.query(
-      this.insertStatement(rows.length),
-      rows.flatMap((row) => this.values(row)),
-    );
+    const storedIds = await this.aggregates.runner.transaction(() => this.insertPlan(rows));
     const skipped = new Set<string>();
     const originals = new Map<string, FeedbackEntity>();
-    const keyed = rows.filter((row) => row.idempotencyKey);
-    if (keyed.length === 0) return { skipped, originals };
-    const stored = await this.repo().find({
-      select: { id: true },
-      where: { id: In(keyed.map((row) => row.id)) },
-    });
-    const storedIds = new Set(stored.map((row) => row.id));
-    for (const row of keyed) if (!storedIds.has(row.id)) skipped.add(row.id);
+    for (const row of rows) if (!storedIds.has(row.id)) skipped.add(row.id);
     if (skipped.size > 0) {
-      const keys = keyed.filter((row) => skipped.has(row.id)).map((row) => row.idempotencyKey!);
+      const keys = rows
+        .filter((row) => skipped.has(row.id) && row.idempotencyKey)
+        .map((row) => row.idempotencyKey!);
       for (const row of await this.repo().findBy({ idempotencyKey: In(keys) }))
         originals.set(row.idempotencyKey!, row);
     }
     return { skipped, originals };
+  }
+
+  private *insertPlan(rows: FeedbackEntity[]): Plan<Set<string>> {
+    const returned = yield {
+      sql: this.insertStatement(rows.length),
+      params: rows.flatMap((row) => this.values(row)),
+    };
+    const ids = new Set(returned.map((row) => String(row.id)));
+    yield* this.aggregates.maintain(rows.filter((row) => ids.has(row.id)));
+    return ids;
   }
 
   /** Frees the Idempotency-Keys of rows created before `cutoff`: a later request may use them again. */
@@ -135,153 +119,35 @@ export class FeedbackRepository {
     return qb.getMany();
   }
 
-  /** Counts and averages for the statistics endpoint, computed in the database. */
-  async statistics(filter: FeedbackFilter, now: Date, days: number) {
-    const base = () => {
-      const qb = this.repo().createQueryBuilder('f');
-      if (filter.targetType) qb.andWhere('f.target_type = :targetType', { targetType: filter.targetType });
-      if (filter.since) qb.andWhere('f.created_at >= :since', { since: filter.since });
-      return qb;
-    };
-    const grouped = (column: string) =>
-      base()
-        .select(`f.${column}`, 'key')
-        .addSelect('COUNT(*)', 'count')
-        .addSelect('AVG(f.rating)', 'average')
-        .groupBy(`f.${column}`)
-        .getRawMany<GroupRow>();
-    const totals = (qb: SelectQueryBuilder<FeedbackEntity>) =>
-      qb.select('COUNT(*)', 'count').addSelect('AVG(f.rating)', 'average').getRawOne<TotalsRow>();
-
-    const dayStart = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - (days - 1) * DAY_MS);
-    const dayExpression = this.postgres
-      ? `to_char(f.created_at, 'YYYY-MM-DD')`
-      : 'substr(f.created_at, 1, 10)';
-    const [all, byType, byCategory, byRating, bySentiment, last24h, daily] = await Promise.all([
-      totals(base()),
-      grouped('target_type'),
-      grouped('category'),
-      grouped('rating'),
-      grouped('sentiment'),
-      totals(base().andWhere('f.created_at >= :dayAgo', { dayAgo: new Date(now.getTime() - DAY_MS) })),
-      base()
-        .andWhere('f.created_at >= :dayStart', { dayStart })
-        .select(dayExpression, 'day')
-        .addSelect('COUNT(*)', 'count')
-        .addSelect('AVG(f.rating)', 'average')
-        .groupBy(dayExpression)
-        .getRawMany<{ day: string; count: string; average: string }>(),
-    ]);
-    return { all, byType, byCategory, byRating, bySentiment, last24h, daily, dayStart };
-  }
-
-  /** The learning loop's aggregates over everything created up to `now`. */
-  async aggregatesUpTo(now: Date, negativeSample: number) {
-    const upTo = () => this.repo().createQueryBuilder('f').where('f.created_at <= :now', { now });
-    const [byType, bySentiment, byTarget, negatives, raters] = await Promise.all([
-      upTo()
-        .select('f.target_type', 'type')
-        .addSelect('COUNT(*)', 'count')
-        .addSelect('SUM(f.rating)', 'sum')
-        .groupBy('f.target_type')
-        .getRawMany<SumRow<FeedbackTargetType>>(),
-      upTo()
-        .select('f.sentiment', 'sentiment')
-        .addSelect('COUNT(*)', 'count')
-        .groupBy('f.sentiment')
-        .getRawMany<{ sentiment: Sentiment; count: string }>(),
-      upTo()
-        .andWhere("f.target_type IN ('workflow', 'artwork')")
-        .select('f.target_type', 'type')
-        .addSelect('f.target_id', 'id')
-        .addSelect('COUNT(*)', 'count')
-        .addSelect('SUM(f.rating)', 'sum')
-        .groupBy('f.target_type')
-        .addGroupBy('f.target_id')
-        .getRawMany<SumRow<'workflow' | 'artwork'> & { id: string }>(),
-      upTo()
-        .andWhere('f.rating <= 2')
-        .select(['f.tags', 'f.comment'])
-        .orderBy('f.created_at', 'DESC')
-        .limit(negativeSample)
-        .getMany(),
-      // Who rated each workflow and artwork, once each: a target is flagged only by enough distinct raters.
-      upTo()
-        .andWhere("f.target_type IN ('workflow', 'artwork') AND f.rater IS NOT NULL")
-        .select('f.target_type', 'type')
-        .addSelect('f.target_id', 'id')
-        .addSelect('f.rater', 'rater')
-        .groupBy('f.target_type')
-        .addGroupBy('f.target_id')
-        .addGroupBy('f.rater')
-        .getRawMany<{ type: 'workflow' | 'artwork'; id: string; rater: string }>(),
-    ]);
-    return { byType, bySentiment, byTarget, negatives, raters };
-  }
-
-  /**
-   * Ratings of artworks by style and of workflows by type, up to `now`: the learning loop's rankings. The styles
-   * and types live in the workflows module's tables (artworks, workflows), joined here by id.
-   */
-  async ratingsByStyleAndType(now: Date) {
-    const grouped = (
-      table: 'artworks' | 'workflows',
-      column: 'style' | 'type',
-      targetType: 'artwork' | 'workflow',
-    ) =>
-      this.repo()
-        .createQueryBuilder('f')
-        .innerJoin(table, 'g', 'g.id = f.target_id')
-        .select(`g.${column}`, 'key')
-        .addSelect('COUNT(*)', 'count')
-        .addSelect('SUM(f.rating)', 'sum')
-        .where('f.target_type = :targetType AND f.created_at <= :now', { targetType, now })
-        .groupBy(`g.${column}`)
-        .getRawMany<{ key: string; count: string; sum: string }>();
-    const [styles, types] = await Promise.all([
-      grouped('artworks', 'style', 'artwork'),
-      grouped('workflows', 'type', 'workflow'),
-    ]);
-    const numbers = (rows: Array<{ key: string; count: string; sum: string }>) =>
-      rows.map((r) => ({ key: r.key, count: Number(r.count), sum: Number(r.sum) }));
-    return { styles: numbers(styles), types: numbers(types) };
-  }
-
-  /** Counts and rating sums per target type in the window before `now` and the one before it. */
-  trendWindows(now: Date, windowMs: number) {
-    const windowOf = `CASE WHEN f.created_at >= :recentStart THEN 'recent' ELSE 'previous' END`;
+  /** The newest `limit` negative ratings (1-2 stars) created up to `now`: their tags and comments. */
+  newestNegative(now: Date, limit: number): Promise<Array<Pick<FeedbackEntity, 'tags' | 'comment'>>> {
     return this.repo()
       .createQueryBuilder('f')
-      .select('f.target_type', 'type')
-      .addSelect(windowOf, 'window')
-      .addSelect('COUNT(*)', 'count')
-      .addSelect('SUM(f.rating)', 'sum')
-      .where('f.created_at >= :previousStart AND f.created_at <= :now', {
-        previousStart: new Date(now.getTime() - 2 * windowMs),
-        recentStart: new Date(now.getTime() - windowMs),
-        now,
-      })
-      .groupBy('f.target_type')
-      .addGroupBy(windowOf)
-      .getRawMany<SumRow<FeedbackTargetType> & { window: 'recent' | 'previous' }>();
+      .select(['f.tags', 'f.comment'])
+      .where('f.created_at <= :now AND f.rating <= 2', { now })
+      .orderBy('f.created_at', 'DESC')
+      .limit(limit)
+      .getMany();
   }
 
   /**
    * Runs `work` on this replica only if no other replica runs it now (a PostgreSQL session advisory lock, held on
    * one connection for the duration); false when another holds it.
    */
-  async asLeader<T>(work: () => Promise<T>): Promise<T | false> {
+  async asLeader<T>(lock: number, work: () => Promise<T>): Promise<T | false> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
       const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
-        LEARNING_LOOP_LOCK,
-      ])) as Array<{ locked: boolean }>;
+        lock,
+      ])) as Array<{
+        locked: boolean;
+      }>;
       if (!locked) return false;
       try {
         return await work();
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [LEARNING_LOOP_LOCK]);
+        await runner.query('SELECT pg_advisory_unlock($1)', [lock]);
       }
     } finally {
       await runner.release();
@@ -296,19 +162,6 @@ export class FeedbackRepository {
       .orderBy('i.computed_at', 'DESC')
       .limit(1)
       .getOne();
-  }
-
-  /** One workflow's or artwork's ratings: how many, their sum, and how many distinct raters; null for none. */
-  async targetTotals(type: 'workflow' | 'artwork', id: string) {
-    const row = await this.repo()
-      .createQueryBuilder('f')
-      .select('COUNT(*)', 'count')
-      .addSelect('SUM(f.rating)', 'sum')
-      .addSelect('COUNT(DISTINCT f.rater)', 'raters')
-      .where('f.target_type = :type AND f.target_id = :id', { type, id })
-      .getRawOne<{ count: string; sum: string | null; raters: string }>();
-    const count = Number(row?.count ?? 0);
-    return count === 0 ? null : { count, sum: Number(row!.sum), raters: { size: Number(row!.raters) } };
   }
 
   /** Stores one set of insights and deletes those older than `keptDays`. */
@@ -331,8 +184,8 @@ export class FeedbackRepository {
       ).join(', ');
       const columns = COLUMNS.map((c) => `"${c}"`).join(', ');
       sql = this.postgres
-        ? `INSERT INTO "feedback" (${columns}) VALUES ${tuples} ON CONFLICT DO NOTHING`
-        : `INSERT OR IGNORE INTO "feedback" (${columns}) VALUES ${tuples}`;
+        ? `INSERT INTO "feedback" (${columns}) VALUES ${tuples} ON CONFLICT DO NOTHING RETURNING id`
+        : `INSERT OR IGNORE INTO "feedback" (${columns}) VALUES ${tuples} RETURNING id`;
       this.statements.set(rows, sql);
     }
     return sql;
@@ -355,7 +208,7 @@ export class FeedbackRepository {
       row.requestFingerprint,
       row.rater,
       // PostgreSQL takes the Date (written as UTC, see @app/database); SQLite stores TypeORM's UTC text form.
-      this.postgres ? row.createdAt : row.createdAt.toISOString().replace('T', ' ').replace('Z', ''),
+      this.aggregates.time(row.createdAt),
     ];
   }
 

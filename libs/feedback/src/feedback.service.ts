@@ -18,18 +18,33 @@ import {
   SENTIMENTS,
   type FeedbackTargetType,
 } from './entities/feedback.entity';
+import { FeedbackAggregatesRepository, type Cell } from './aggregates/feedback-aggregates.repository';
+import { FeedbackAggregatesService } from './aggregates/feedback-aggregates.service';
 import { FeedbackRepository } from './feedback.repository';
 import { FeedbackWriter, type WriteResult } from './feedback.writer';
-import { LearningLoopService } from './learning/learning-loop.service';
 import { sentimentOf } from './learning/text-analysis';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DAY_MS = 86_400_000;
 
-const num = (value: unknown) => Number(value ?? 0);
-const avg = (value: unknown) =>
-  value === null || value === undefined ? null : Math.round(Number(value) * 100) / 100;
+const STATS_DAYS = 7;
+
+interface Sum {
+  count: number;
+  sum: number;
+}
+
+const avg = (s: Sum | undefined) => (s && s.count > 0 ? Math.round((s.sum / s.count) * 100) / 100 : null);
+const total = (cells: Cell[], pick: (cell: Cell) => boolean = () => true): Sum => {
+  const s = { count: 0, sum: 0 };
+  for (const cell of cells)
+    if (pick(cell)) {
+      s.count += cell.count;
+      s.sum += cell.sum;
+    }
+  return s;
+};
 
 /** Who sent a submission, beside its user id: the client's address scopes an anonymous Idempotency-Key. */
 export interface Caller {
@@ -42,11 +57,14 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 @Injectable()
 export class FeedbackService implements OnModuleInit, OnModuleDestroy {
   private expiry: NodeJS.Timeout | undefined;
+  /** Statistics being computed, by query: concurrent identical reads share one computation. */
+  private readonly computing = new Map<string, Promise<FeedbackStats>>();
 
   constructor(
     private readonly repository: FeedbackRepository,
     private readonly writer: FeedbackWriter,
-    private readonly learning: LearningLoopService,
+    private readonly aggregates: FeedbackAggregatesRepository,
+    private readonly readiness: FeedbackAggregatesService,
     private readonly business: BusinessMetrics,
     private readonly logger: AppLogger,
     private readonly context: RequestContextService,
@@ -129,7 +147,6 @@ export class FeedbackService implements OnModuleInit, OnModuleDestroy {
         rating: row.rating,
         sentiment: row.sentiment,
       });
-      this.learning.record(row);
     }
     return result;
   }
@@ -151,39 +168,58 @@ export class FeedbackService implements OnModuleInit, OnModuleDestroy {
     };
   }
 
-  /** Totals and breakdowns, computed in the database. */
-  async stats(query: FeedbackStatsQuery, now = new Date()): Promise<FeedbackStats> {
-    const since = query.since ? new Date(query.since) : undefined;
-    const { all, byType, byCategory, byRating, bySentiment, last24h, daily, dayStart } =
-      await this.repository.statistics({ targetType: query.target_type, since }, now, 7);
+  /**
+   * Totals and breakdowns from the roll-ups (whole hours and days) and the indexed rows of the partial hours at
+   * the ends of the range: exact for any `since`, at a cost that follows the range, not the table.
+   */
+  stats(query: FeedbackStatsQuery, now = new Date()): Promise<FeedbackStats> {
+    this.readiness.assertReady();
+    const key = `${query.target_type ?? ''}|${query.since ?? ''}`;
+    let pending = this.computing.get(key);
+    if (!pending) {
+      pending = this.computeStats(query, now).finally(() => this.computing.delete(key));
+      this.computing.set(key, pending);
+    }
+    return pending;
+  }
 
-    const fill = <K extends string>(
-      keys: readonly K[],
-      rows: Array<{ key: string | number; count: string }>,
-    ) =>
-      Object.fromEntries(
-        keys.map((key) => [key, num(rows.find((row) => String(row.key) === key)?.count)]),
-      ) as Record<K, number>;
-    const byTarget = (type: FeedbackTargetType) => {
-      const row = byType.find((r) => r.key === type);
-      return { count: num(row?.count), average_rating: avg(row?.average) };
+  private async computeStats(query: FeedbackStatsQuery, now: Date): Promise<FeedbackStats> {
+    const since = query.since ? new Date(query.since) : undefined;
+    const type = query.target_type;
+    const dayStart = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - (STATS_DAYS - 1) * DAY_MS);
+    const atLeastSince = (from: Date) => (since && since > from ? since : from);
+    const [all, last24h, daily] = await Promise.all([
+      this.aggregates.cells({ from: since }, type),
+      this.aggregates.cells({ from: atLeastSince(new Date(now.getTime() - DAY_MS)) }, type),
+      this.aggregates.cells({ from: atLeastSince(dayStart) }, type),
+    ]);
+    const counts = <K extends string>(keys: readonly K[], of: (cell: Cell) => string) =>
+      Object.fromEntries(keys.map((key) => [key, total(all, (cell) => of(cell) === key).count])) as Record<
+        K,
+        number
+      >;
+    const byTarget = (targetType: FeedbackTargetType) => {
+      const s = total(all, (cell) => cell.target_type === targetType);
+      return { count: s.count, average_rating: avg(s) };
     };
+    const overall = total(all);
+    const lastDay = total(last24h);
     return {
-      total: num(all?.count),
-      average_rating: avg(all?.average),
+      total: overall.count,
+      average_rating: avg(overall),
       by_target_type: {
         general: byTarget('general'),
         workflow: byTarget('workflow'),
         artwork: byTarget('artwork'),
       },
-      by_category: fill(FEEDBACK_CATEGORIES, byCategory),
-      rating_distribution: fill(['1', '2', '3', '4', '5'] as const, byRating),
-      sentiment: fill(SENTIMENTS, bySentiment),
-      last_24h: { count: num(last24h?.count), average_rating: avg(last24h?.average) },
-      daily_average_rating: Array.from({ length: 7 }, (_, i) => {
+      by_category: counts(FEEDBACK_CATEGORIES, (cell) => cell.category),
+      rating_distribution: counts(['1', '2', '3', '4', '5'] as const, (cell) => String(cell.rating)),
+      sentiment: counts(SENTIMENTS, (cell) => cell.sentiment),
+      last_24h: { count: lastDay.count, average_rating: avg(lastDay) },
+      daily_average_rating: Array.from({ length: STATS_DAYS }, (_, i) => {
         const date = new Date(dayStart.getTime() + i * DAY_MS).toISOString().slice(0, 10);
-        const row = daily.find((r) => r.day === date);
-        return { date, count: num(row?.count), average_rating: avg(row?.average) };
+        const s = total(daily, (cell) => cell.day === date);
+        return { date, count: s.count, average_rating: avg(s) };
       }),
       filters: { target_type: query.target_type ?? null, since: since?.toISOString() ?? null },
     };

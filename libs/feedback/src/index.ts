@@ -19,3 +19,11 @@ export {
 export { FeedbackInsightEntity } from './entities/feedback-insight.entity';
 export { FeedbackRepository } from './feedback.repository';
 export { FeedbackWriter, type WriteResult } from './feedback.writer';
+export {
+  FeedbackAggregatesRepository,
+  segmentsOf,
+  type Cell,
+  type TargetTotals,
+} from './aggregates/feedback-aggregates.repository';
+export { FeedbackAggregatesService, AGGREGATES_LOCK } from './aggregates/feedback-aggregates.service';
+export { rebuildAggregates, type RebuildSummary } from './aggregates/aggregates-rebuild';

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import type { Server } from 'node:http';
 import type { Counter, Gauge } from 'prom-client';
 import { AppConfig } from '@app/config';
@@ -27,6 +27,10 @@ export const METRICS = {
   databaseUp: `${METRIC_PREFIX}database_up`,
   buildInfo: `${METRIC_PREFIX}build_info`,
   rateLimited: `${METRIC_PREFIX}rate_limited_total`,
+  learningLoopLastSuccess: `${METRIC_PREFIX}learning_loop_last_success_timestamp_seconds`,
+  learningLoopDuration: `${METRIC_PREFIX}learning_loop_duration_seconds`,
+  learningLoopFailures: `${METRIC_PREFIX}learning_loop_failures_total`,
+  learningLoopInterval: `${METRIC_PREFIX}learning_loop_interval_seconds`,
 } as const;
 
 // `registers: []`: every metric goes to this app's own registry (MetricsService adds them), never to
@@ -41,6 +45,31 @@ const droppedSeen = new WeakMap<Counter, Record<DropReason, number>>();
  * scrape time by the collector it registers (MetricCollectors).
  */
 export const METRIC_PROVIDERS: Provider[] = [
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.learningLoopLastSuccess,
+    help: 'When the newest insights this replica serves were computed (by it or another replica), in Unix seconds; 0 before the first.',
+  }),
+  makeHistogramProvider({
+    ...own,
+    name: METRICS.learningLoopDuration,
+    help: 'Duration of the learning-loop recomputes this replica ran, successful or not.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.learningLoopFailures,
+    help: 'Learning-loop intervals that failed on this replica (the previous insights are served meanwhile).',
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.learningLoopInterval,
+    help: 'The learning-loop interval (FEEDBACK_INSIGHTS_INTERVAL_MS), in seconds.',
+    inject: [AppConfig],
+    collect(this: Gauge, config: AppConfig) {
+      this.set(config.insightsIntervalMs / 1000);
+    },
+  }),
   makeCounterProvider({
     ...own,
     name: METRICS.workflowsStarted,
@@ -74,7 +103,7 @@ export const METRIC_PROVIDERS: Provider[] = [
   makeGaugeProvider({
     ...own,
     name: METRICS.feedbackRatingAverage,
-    help: 'Average feedback rating, by target type (the learning loop, updated on every submission).',
+    help: 'Average feedback rating, by target type, as of the last learning-loop recompute.',
     labelNames: ['target_type'],
     inject: [MetricCollectors],
     collect(this: Gauge, collectors: MetricCollectors) {
