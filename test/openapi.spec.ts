@@ -103,7 +103,11 @@ describe('the OpenAPI document', () => {
     expect(diagnostics).toEqual([]);
 
     const tokens = { metrics: 'client-metrics-token-0123456789', read: 'client-read-token-0123456789' };
-    const app = await startBuiltApp({ METRICS_TOKEN: tokens.metrics, FEEDBACK_READ_TOKENS: tokens.read });
+    const app = await startBuiltApp({
+      METRICS_TOKEN: tokens.metrics,
+      FEEDBACK_READ_TOKENS: tokens.read,
+      FEEDBACK_INSIGHTS_INTERVAL_MS: '1000',
+    });
     try {
       const output = execFileSync(
         process.execPath,

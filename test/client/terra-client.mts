@@ -97,7 +97,12 @@ export async function callEveryOperation(baseUrl: string, tokens: { metrics: str
     }),
   );
   note('GET /api/feedback/rankings', await api.GET('/api/feedback/rankings'));
-  const insights = note('GET /api/feedback/insights', await api.GET('/api/feedback/insights'));
+  // Insights are recomputed every FEEDBACK_INSIGHTS_INTERVAL_MS: poll (bounded) until they count the three.
+  let insights = note('GET /api/feedback/insights', await api.GET('/api/feedback/insights'));
+  for (let i = 0; i < 100 && insights.data!.total_feedback < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    insights = note('GET /api/feedback/insights', await api.GET('/api/feedback/insights'));
+  }
   const refused = await api.POST('/api/feedback/submit', { body: { rating: 9 } });
 
   return {

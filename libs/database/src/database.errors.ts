@@ -45,10 +45,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
-/** True for a data error of one row (PostgreSQL SQLSTATE classes 22 and 23): its batch neighbours are fine. */
+/**
+ * True for a data error of one row (PostgreSQL SQLSTATE classes 22 and 23, SQLite's CHECK, NOT NULL and type
+ * constraints): its batch neighbours are fine.
+ */
 export function isRowDataError(error: unknown): boolean {
   const code =
     (error as { code?: unknown; driverError?: { code?: unknown } } | null)?.code ??
     (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
-  return typeof code === 'string' && /^2[23]/.test(code);
+  return (
+    typeof code === 'string' &&
+    /^(2[23]|SQLITE_CONSTRAINT_(CHECK|NOTNULL|DATATYPE)$|SQLITE_MISMATCH$)/.test(code)
+  );
 }

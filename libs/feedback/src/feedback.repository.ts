@@ -183,9 +183,9 @@ export class FeedbackRepository {
           : `(${COLUMNS.map(() => '?').join(', ')})`,
       ).join(', ');
       const columns = COLUMNS.map((c) => `"${c}"`).join(', ');
-      sql = this.postgres
-        ? `INSERT INTO "feedback" (${columns}) VALUES ${tuples} ON CONFLICT DO NOTHING RETURNING id`
-        : `INSERT OR IGNORE INTO "feedback" (${columns}) VALUES ${tuples} RETURNING id`;
+      // Only a taken key (or id) is skipped; a row that breaks a CHECK fails the statement on both engines
+      // (SQLite's INSERT OR IGNORE would skip it silently and the caller would be told it was stored).
+      sql = `INSERT INTO "feedback" (${columns}) VALUES ${tuples} ON CONFLICT DO NOTHING RETURNING id`;
       this.statements.set(rows, sql);
     }
     return sql;
