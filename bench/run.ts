@@ -1,4 +1,4 @@
-// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|all] [--rounds N] [--duration S] [--smoke]
+// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|growth|all] [--rounds N] [--duration S] [--smoke]
 // Every figure is measured in this run, on this machine, against a baseline measured beside it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { REQUEST_DURATION_BUCKETS, RequestMetrics } from '@app/metrics';
 import { Balancer } from './balancer';
+import { growth as growthOf } from './growth';
 import { compareLogWriters } from './log-writers';
 import {
   DIST,
@@ -699,6 +700,23 @@ export async function knobs(options: BenchOptions) {
   }
 }
 
+/** Scenario 8: reads, the recompute, memory and probes as the table grows to 10M rows; what the roll-ups cost writes. */
+export async function growth(options: BenchOptions) {
+  // Three write rounds per variant at the largest size: each starts two servers on a table of millions of rows.
+  const result = await growthOf({
+    smoke: options.smoke,
+    rounds: options.smoke ? 1 : Math.min(options.rounds, 3),
+  });
+  const summary = {
+    scenario: 'growth',
+    at: new Date().toISOString(),
+    machine: machine(),
+    options,
+    ...result,
+  };
+  return { ...summary, file: writeResult('growth', summary) };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const arg = (name: string, fallback: string) => {
@@ -714,9 +732,9 @@ async function main(): Promise<void> {
   const scenario = arg('scenario', 'all');
   const wanted =
     scenario === 'all'
-      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters', 'replicas']
+      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters', 'replicas', 'growth']
       : scenario.split(',');
-  const scenarios = { overhead, scrape, writes, soak, knobs, logwriters, replicas } as Record<
+  const scenarios = { overhead, scrape, writes, soak, knobs, logwriters, replicas, growth } as Record<
     string,
     (o: BenchOptions) => Promise<{ file: string }>
   >;

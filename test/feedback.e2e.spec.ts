@@ -5,8 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import {
+  FeedbackAggregatesRepository,
   FeedbackEntity,
   FeedbackInsightEntity,
+  FeedbackService,
   LearningLoopService,
   sentimentOf,
   type FeedbackInsights,
@@ -336,6 +338,49 @@ for (const engine of ENGINES) {
       expect(filtered.body.filters).toEqual({ target_type: 'artwork', since });
 
       await request(server).get('/api/feedback/stats').query({ since: 'yesterday' }).expect(400);
+    });
+
+    it('gives aggregates an ETag and Cache-Control, answers 304 while they are unchanged, and shares concurrent reads', async () => {
+      await submit('submit', { rating: 4 }).expect(201);
+      const first = await request(server).get('/api/feedback/stats').expect(200);
+      const etag = first.headers.etag as string;
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
+      expect(first.headers['cache-control']).toBe('private, max-age=5');
+      const again = await request(server).get('/api/feedback/stats').set('if-none-match', etag).expect(304);
+      expect(again.text).toBe('');
+      expect(again.headers.etag).toBe(etag);
+      await request(server).get('/api/feedback/stats').set('if-none-match', `W/${etag}, "other"`).expect(304);
+      // Another filter, another answer.
+      await request(server)
+        .get('/api/feedback/stats')
+        .query({ target_type: 'artwork' })
+        .set('if-none-match', etag)
+        .expect(200);
+      await submit('submit', { rating: 2 }).expect(201);
+      const changed = await request(server).get('/api/feedback/stats').set('if-none-match', etag).expect(200);
+      expect(changed.headers.etag).not.toBe(etag);
+      for (const path of ['/api/feedback/insights', '/api/feedback/rankings']) {
+        const res = await request(server).get(path).expect(200);
+        await request(server)
+          .get(path)
+          .set('if-none-match', res.headers.etag as string)
+          .expect(304);
+      }
+      // Individual feedback is no aggregate: no ETag.
+      expect((await request(server).get('/api/feedback/recent').expect(200)).headers.etag).toBeUndefined();
+
+      // Fifty identical requests at once: one computation of the statistics.
+      const aggregates = t.app.get(FeedbackAggregatesRepository);
+      const cells = jest.spyOn(aggregates, 'cells');
+      try {
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, () => t.app.get(FeedbackService).stats({ target_type: 'general' })),
+        );
+        expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+        expect(cells).toHaveBeenCalledTimes(3);
+      } finally {
+        cells.mockRestore();
+      }
     });
 
     it('learns: insights, flagged targets, negative words and tags, trends, gauges and events', async () => {

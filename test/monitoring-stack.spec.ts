@@ -181,7 +181,12 @@ describe('the monitoring stack against the running service (real Prometheus, the
 
     beforeAll(async () => {
       if (!prometheusBinary) return;
-      app = await startBuiltApp({ METRICS_TOKEN, HEALTH_CACHE_MS: '0' });
+      // Insights (and the rating gauges) every second, so the feedback panels have data within the run.
+      app = await startBuiltApp({
+        METRICS_TOKEN,
+        HEALTH_CACHE_MS: '0',
+        FEEDBACK_INSIGHTS_INTERVAL_MS: '1000',
+      });
       prometheus = await startPrometheus(prometheusBinary, app.url);
       // Six seconds of traffic a user would send, none of it failing.
       for (let round = 0; round < 12; round++) {

@@ -1,4 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
 import type { HeaderObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 
@@ -110,4 +111,43 @@ export function countsOf(name: string, keys: readonly string[]): new () => Recor
   Object.defineProperty(Counts, 'name', { value: name });
   for (const key of keys) ApiProperty({ type: 'integer', minimum: 0, example: 0 })(Counts.prototype, key);
   return Counts as new () => Record<string, number>;
+}
+
+/** The route config key that marks a GET whose body is an aggregate (see AggregateResponse). */
+export const AGGREGATE_ROUTE = 'aggregate';
+/** How long a client or proxy may reuse an aggregate answer without asking again. */
+export const AGGREGATE_CACHE_CONTROL = 'private, max-age=5';
+
+/** The headers of a 200 answer that is an aggregate. */
+export const AGGREGATE_HEADERS: Record<string, HeaderObject> = {
+  etag: {
+    description:
+      'A digest of the body: send it back in If-None-Match to get 304 while the answer is unchanged',
+    schema: { type: 'string' },
+  },
+  'cache-control': {
+    description: 'Reusable for 5 seconds',
+    schema: { type: 'string', example: AGGREGATE_CACHE_CONTROL },
+  },
+};
+
+/**
+ * A GET whose body is an aggregate that many clients poll (dashboards): the request pipeline gives it an ETag and
+ * Cache-Control, and answers 304 with no body to an If-None-Match that matches.
+ */
+export function AggregateResponse() {
+  return applyDecorators(
+    RouteConfig({ [AGGREGATE_ROUTE]: true }),
+    ApiHeader({
+      name: 'If-None-Match',
+      required: false,
+      description: 'The ETag of an earlier answer: 304, with no body, while the answer is the same',
+      schema: { type: 'string' },
+    }),
+    ApiResponse({
+      status: 304,
+      description: 'Not modified: the answer is still the one whose ETag was sent in If-None-Match',
+      headers: { ...REQUEST_ID_HEADER, ...AGGREGATE_HEADERS },
+    }),
+  );
 }

@@ -4,6 +4,10 @@ export { routeOf, UNMATCHED_ROUTE } from './route-of';
 export { BearerTokens } from './bearer-tokens';
 export { MAX_LOGGED_SQL, truncate } from './truncate';
 export {
+  AGGREGATE_CACHE_CONTROL,
+  AGGREGATE_HEADERS,
+  AGGREGATE_ROUTE,
+  AggregateResponse,
   ApiErrors,
   ApiRequestHeaders,
   ApiSuccess,

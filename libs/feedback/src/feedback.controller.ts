@@ -13,7 +13,14 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, ApiRequestHeaders, ApiSuccess, TOKEN_PATTERN } from '@app/common';
+import {
+  AGGREGATE_HEADERS,
+  AggregateResponse,
+  ApiErrors,
+  ApiRequestHeaders,
+  ApiSuccess,
+  TOKEN_PATTERN,
+} from '@app/common';
 import type { FastifyReply } from 'fastify';
 import { WriteRateLimitGuard } from '@app/rate-limit';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
@@ -129,10 +136,16 @@ export class FeedbackController {
   }
 
   @Get('stats')
+  @AggregateResponse()
   @ApiOperation({
     summary: 'Totals, breakdowns, the last 24 hours and the daily average rating of the last 7 days',
+    description:
+      'Read from roll-ups kept in the transaction of every stored submission (per UTC hour, day and all time), ' +
+      'plus the rows of the partial hours at the ends of `since`: exact, and as fast at ten million rows as at ' +
+      'ten. Identical concurrent requests share one computation. While the roll-ups are back-filled after an ' +
+      'upgrade it answers 503 with the progress.',
   })
-  @ApiSuccess(200, 'The statistics, for the filters given', { type: FeedbackStats })
+  @ApiSuccess(200, 'The statistics, for the filters given', { type: FeedbackStats }, AGGREGATE_HEADERS)
   stats(@Query() query: FeedbackStatsQuery): Promise<FeedbackStats> {
     return this.feedback.stats(query);
   }
@@ -152,18 +165,31 @@ export class FeedbackController {
   }
 
   @Get('rankings')
+  @AggregateResponse()
   @ApiOperation({
     summary:
       'Artwork styles and workflow types ranked by a Bayesian average of their ratings (refreshed with the insights)',
   })
-  @ApiSuccess(200, 'The rankings of the last recompute', { type: Rankings })
+  @ApiSuccess(200, 'The rankings of the last recompute', { type: Rankings }, AGGREGATE_HEADERS)
   rankings(): Rankings {
     return this.learning.rankings();
   }
 
   @Get('insights')
-  @ApiOperation({ summary: "The learning loop's latest insights" })
-  @ApiSuccess(200, 'The last recompute, with every submission since folded in', { type: FeedbackInsights })
+  @AggregateResponse()
+  @ApiOperation({
+    summary: "The learning loop's latest insights",
+    description:
+      'Recomputed from the roll-ups every FEEDBACK_INSIGHTS_INTERVAL_MS by one replica and served alike by all: a ' +
+      'submission shows here (and in the rankings and the feedback gauges) at the next recompute. A ' +
+      "workflow's own feedback summary (GET /api/workflows/{id}) counts it at once.",
+  })
+  @ApiSuccess(
+    200,
+    'The newest recompute (computed_at says when)',
+    { type: FeedbackInsights },
+    AGGREGATE_HEADERS,
+  )
   insights(): FeedbackInsights {
     return this.learning.insights();
   }

@@ -154,6 +154,17 @@ export class FeedbackRepository {
     }
   }
 
+  /** When the newest stored insights were computed, or null when none are. */
+  async latestInsightsAt(): Promise<Date | null> {
+    const row = await this.dataSource
+      .getRepository(FeedbackInsightEntity)
+      .createQueryBuilder('i')
+      .select('MAX(i.computed_at)', 'at')
+      .getRawOne<{ at: Date | string | null }>();
+    if (!row?.at) return null;
+    return row.at instanceof Date ? row.at : new Date(`${row.at.replace(' ', 'T')}Z`);
+  }
+
   /** The newest stored insights, if any. */
   latestInsights(): Promise<FeedbackInsightEntity | null> {
     return this.dataSource

@@ -1,5 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onSendHookHandler } from 'fastify';
+import { createHash } from 'node:crypto';
+import { AGGREGATE_CACHE_CONTROL, AGGREGATE_ROUTE } from '@app/common';
 import { RequestTracingHooks } from '@app/error-tracking';
 import { ShutdownState } from '@app/health';
 import { RequestLoggingHooks } from '@app/logging';
@@ -29,6 +31,8 @@ export const DOCS_PATH = '/api/docs';
  *   7. the "API Request" log line
  *   8. tracing: end the transaction
  * onRequestAbort (the client went away): the request deadline forgets the request
+ * onSend, only on the routes marked AggregateResponse (attached when the route is added, so no other request
+ *   pays for it): ETag and Cache-Control, and 304 with no body for an If-None-Match that matches
  */
 export function registerRequestPipeline(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
@@ -60,4 +64,24 @@ export function registerRequestPipeline(app: NestFastifyApplication): void {
   }
   for (const hook of onRequest) fastify.addHook('onRequest', hook);
   for (const hook of onResponse) fastify.addHook('onResponse', hook);
+  fastify.addHook('onRoute', (route) => {
+    if (!(route.config as Record<string, unknown> | undefined)?.[AGGREGATE_ROUTE]) return;
+    const own = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend];
+    route.onSend = [...own, conditionalGet];
+  });
 }
+
+const conditionalGet: onSendHookHandler = (request, reply, payload, done) => {
+  if (reply.statusCode !== 200 || typeof payload !== 'string') return done(null, payload);
+  const etag = `"${createHash('sha256').update(payload).digest('base64url').slice(0, 32)}"`;
+  void reply.header('etag', etag).header('cache-control', AGGREGATE_CACHE_CONTROL);
+  const match = request.headers['if-none-match'];
+  if (
+    match &&
+    (match.trim() === '*' || match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag))
+  ) {
+    void reply.code(304).removeHeader('content-type');
+    return done(null, '');
+  }
+  done(null, payload);
+};

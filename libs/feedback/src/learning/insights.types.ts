@@ -113,11 +113,12 @@ class Thresholds {
 export class FeedbackInsights {
   @ApiProperty({
     format: 'date-time',
-    description: 'When the insights were last recomputed from the database',
+    description:
+      'The time the insights were computed as of, by whichever replica recomputed them; a failing recompute keeps older ones served',
   })
   computed_at!: string;
 
-  @ApiProperty({ format: 'date-time', description: 'When the last submission was folded in' })
+  @ApiProperty({ format: 'date-time', description: 'When that recompute ended' })
   updated_at!: string;
 
   @ApiProperty({ enum: INSIGHT_TRIGGERS, example: 'schedule' })

@@ -56,6 +56,7 @@ interface StoredInsights extends FeedbackInsights {
 @Injectable()
 export class LearningLoopService implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
+  private refresher: NodeJS.Timeout | undefined;
   private running: Promise<FeedbackInsights> | undefined;
   /** The newest stored insights, which every replica serves alike. */
   private shared: StoredInsights | undefined;
@@ -93,7 +94,23 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.tick('schedule'), this.config.insightsIntervalMs);
     this.timer.unref();
+    // Between its own intervals a replica looks (one indexed MAX) for insights another replica stored, so all
+    // of them serve the newest within a quarter of an interval.
+    if (this.aggregates.postgres) {
+      const every = Math.max(250, Math.floor(this.config.insightsIntervalMs / 4));
+      this.refresher = setInterval(() => void this.refresh(), every);
+      this.refresher.unref();
+    }
     void this.tick('startup');
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const at = await this.repository.latestInsightsAt();
+      if (at && (!this.shared || at.getTime() > Date.parse(this.shared.computed_at))) await this.loadShared();
+    } catch {
+      // The next interval's tick reports database failures; a missed refresh only delays the newest insights.
+    }
   }
 
   /** One interval: let one replica recompute, and load what it stored. */
@@ -139,6 +156,7 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.refresher);
     await this.running?.catch(() => undefined);
   }
 
