@@ -172,7 +172,7 @@ export class FeedbackService implements OnModuleInit, OnModuleDestroy {
    * Totals and breakdowns from the roll-ups (whole hours and days) and the indexed rows of the partial hours at
    * the ends of the range: exact for any `since`, at a cost that follows the range, not the table.
    */
-  stats(query: FeedbackStatsQuery, now = new Date()): Promise<FeedbackStats> {
+  async stats(query: FeedbackStatsQuery, now = new Date()): Promise<FeedbackStats> {
     this.readiness.assertReady();
     const key = `${query.target_type ?? ''}|${query.since ?? ''}`;
     let pending = this.computing.get(key);
