@@ -1,4 +1,4 @@
-// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|growth|all] [--rounds N] [--duration S] [--smoke]
+// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|growth|learning|all] [--rounds N] [--duration S] [--smoke]
 // Every figure is measured in this run, on this machine, against a baseline measured beside it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { REQUEST_DURATION_BUCKETS, RequestMetrics } from '@app/metrics';
 import { Balancer } from './balancer';
 import { growth as growthOf } from './growth';
+import { inProcessService, simulate, type Policy, type SimulationResult } from './learning';
 import { compareLogWriters } from './log-writers';
 import {
   DIST,
@@ -717,6 +718,69 @@ export async function growth(options: BenchOptions) {
   return { ...summary, file: writeResult('growth', summary) };
 }
 
+/**
+ * Scenario 9: the recommendation policy against the greedy ranking it replaced, through the real service in
+ * this process (embedded database), over seeds: regret, share of the best style at the end, flagged picks.
+ */
+export async function learning(options: BenchOptions) {
+  const seeds = options.smoke ? 2 : 20;
+  const workflows = options.smoke ? 300 : 2000;
+  const runs: SimulationResult[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    for (const policy of ['thompson', 'greedy'] as Policy[]) {
+      const service = await inProcessService({}, seed);
+      try {
+        runs.push(await simulate(service, { policy, seed, workflows, recomputeEvery: 50 }));
+      } finally {
+        await service.close();
+      }
+    }
+    process.stdout.write(`  seed ${seed} of ${seeds} done\n`);
+  }
+  const summary = (policy: Policy) => {
+    const of = runs.filter((r) => r.policy === policy);
+    const stat = (pick: (r: SimulationResult) => number) => {
+      const values = of.map(pick);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+      return `${Math.round(mean * 1000) / 1000} ± ${Math.round(sd * 1000) / 1000} (${Math.min(...values)}-${Math.max(...values)})`;
+    };
+    return {
+      policy,
+      seeds: of.length,
+      workflows,
+      regret: stat((r) => r.regret),
+      best_share_last_500: stat((r) => r.best_share_last_500),
+      flagged_recommended: stat((r) => r.flagged_recommended),
+    };
+  };
+  const rows = [summary('thompson'), summary('greedy')];
+  const regretRatio = median(
+    Array.from({ length: seeds }, (_, i) => {
+      const t = runs.find((r) => r.seed === i + 1 && r.policy === 'thompson')!;
+      const g = runs.find((r) => r.seed === i + 1 && r.policy === 'greedy')!;
+      return t.regret / g.regret;
+    }),
+  );
+  printTable(
+    `Learning: ${workflows} artwork workflows per run, recompute every 50, mean ± sd (min-max)`,
+    rows,
+  );
+  process.stdout.write(
+    `median per-seed regret ratio thompson / greedy: ${Math.round(regretRatio * 1000) / 1000}\n`,
+  );
+  const result = {
+    scenario: 'learning',
+    at: new Date().toISOString(),
+    machine: machine(),
+    options,
+    rows,
+    regretRatio,
+    runs,
+  };
+  return { ...result, file: writeResult('learning', result) };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const arg = (name: string, fallback: string) => {
@@ -732,12 +796,19 @@ async function main(): Promise<void> {
   const scenario = arg('scenario', 'all');
   const wanted =
     scenario === 'all'
-      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters', 'replicas', 'growth']
+      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters', 'replicas', 'growth', 'learning']
       : scenario.split(',');
-  const scenarios = { overhead, scrape, writes, soak, knobs, logwriters, replicas, growth } as Record<
-    string,
-    (o: BenchOptions) => Promise<{ file: string }>
-  >;
+  const scenarios = {
+    overhead,
+    scrape,
+    writes,
+    soak,
+    knobs,
+    logwriters,
+    replicas,
+    growth,
+    learning,
+  } as Record<string, (o: BenchOptions) => Promise<{ file: string }>>;
   for (const name of wanted) {
     if (!scenarios[name])
       throw new Error(`unknown scenario ${name}; one of ${Object.keys(scenarios).join(', ')}`);

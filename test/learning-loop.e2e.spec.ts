@@ -38,6 +38,7 @@ for (const engine of ENGINES)
           id: string;
           recommended_style: {
             style: string | null;
+            reason: string | null;
             score: number | null;
             count: number;
             enough_data: boolean;
@@ -55,67 +56,74 @@ for (const engine of ENGINES)
           .expect(201);
       const recompute = () => t.app.get(LearningLoopService).recompute('request');
 
-      it('recommends the best-rated style, then drops a style that collects bad ratings and stops recommending it', async () => {
-        // Nothing rated yet: no recommendation, said plainly.
-        expect((await startGeneration()).recommended_style).toEqual({
-          style: null,
-          score: null,
-          count: 0,
-          enough_data: false,
-        });
+      it('explores unrated styles, never recommends a flagged one while another is available, then exploits the best', async () => {
+        const catalog = ['abstract', 'celestial', 'cartographic', 'impressionist', 'photographic'];
+        // Nothing rated yet: every style is unrated, so any is a try.
+        const first = (await startGeneration()).recommended_style;
+        expect(catalog).toContain(first.style);
+        expect(first).toMatchObject({ reason: 'exploring', score: 3, count: 0, enough_data: false });
 
-        const celestial = await artwork('celestial');
-        const abstract = await artwork('abstract');
-        const photographic = await artwork('photographic');
-        for (const rating of [5, 5, 4, 5, 5, 4, 5, 5]) await rate(celestial, rating);
-        for (const rating of [4, 4, 4, 4, 4, 4]) await rate(abstract, rating);
-        // Two perfect ratings are not enough to beat eight excellent ones.
-        for (const rating of [5, 5]) await rate(photographic, rating);
+        // Four styles disliked by six distinct users each: flagged.
+        const disliked = catalog.slice(0, 4);
+        for (const style of disliked) {
+          const id = await artwork(style);
+          for (let i = 0; i < 6; i++) await rate(id, 1);
+        }
         await recompute();
-
         const rankings = (await request(server).get('/api/feedback/rankings').expect(200)).body as {
-          artwork_styles: {
-            prior_mean: number;
-            entries: Array<{ key: string; score: number; count: number; enough_data: boolean }>;
-          };
+          artwork_styles: { entries: Array<{ key: string; flagged: boolean }> };
         };
-        expect(rankings.artwork_styles.entries.map((e) => e.key)).toEqual([
-          'celestial',
-          'photographic',
-          'abstract',
-        ]);
-        expect(rankings.artwork_styles.entries[1]).toMatchObject({
-          key: 'photographic',
-          count: 2,
-          enough_data: false,
-        });
-        expect((await startGeneration()).recommended_style).toEqual({
-          style: 'celestial',
-          score: rankings.artwork_styles.entries[0].score,
-          count: 8,
-          enough_data: true,
-        });
+        expect(rankings.artwork_styles.entries.map((e) => [e.key, e.flagged]).sort()).toEqual(
+          disliked.map((style) => [style, true]).sort(),
+        );
+        // The one unrated alternative, 50 times out of 50, and no flagged style ever.
+        for (let i = 0; i < 50; i++)
+          expect((await startGeneration()).recommended_style).toEqual({
+            style: 'photographic',
+            reason: 'exploring',
+            score: 3,
+            count: 0,
+            enough_data: false,
+          });
 
-        // Celestial artworks start to disappoint: twenty 1-star ratings.
-        const newer = await artwork('celestial');
-        for (let i = 0; i < 20; i++) await rate(newer, 1);
+        // Users love it: now it is the best, with enough data behind it.
+        const loved = await artwork('photographic');
+        for (let i = 0; i < 6; i++) await rate(loved, 5);
         await recompute();
-        const after = (await request(server).get('/api/feedback/rankings').expect(200))
-          .body as typeof rankings;
-        // The prior mean fell with them, so six 4-star ratings now outrank two 5-star ones.
-        expect(after.artwork_styles.entries.map((e) => e.key)).toEqual([
-          'abstract',
-          'photographic',
-          'celestial',
-        ]);
-        const recommended = (await startGeneration()).recommended_style!;
-        expect(recommended).toMatchObject({ style: 'abstract', count: 6, enough_data: true });
+        for (let i = 0; i < 10; i++)
+          expect((await startGeneration()).recommended_style).toMatchObject({
+            style: 'photographic',
+            reason: 'best',
+            count: 6,
+            enough_data: true,
+          });
 
-        // The badly rated artwork is flagged, by type, at once.
         const metrics = parseExposition((await request(server).get('/metrics').expect(200)).text);
         expect(
-          valueOf(metrics, 'terra_constellata_feedback_flagged_targets', { target_type: 'artwork' }),
+          valueOf(metrics, 'terra_constellata_recommendations_total', {
+            style: 'photographic',
+            reason: 'exploring',
+          }),
+        ).toBeGreaterThanOrEqual(50);
+        expect(
+          valueOf(metrics, 'terra_constellata_recommendations_total', {
+            style: 'photographic',
+            reason: 'best',
+          }),
+        ).toBe(10);
+        for (const style of disliked)
+          for (const reason of ['best', 'only_option'])
+            expect(valueOf(metrics, 'terra_constellata_recommendations_total', { style, reason })).toBe(0);
+        expect(
+          valueOf(metrics, 'terra_constellata_artwork_style_rating_average', { style: 'celestial' }),
         ).toBe(1);
+        expect(
+          valueOf(metrics, 'terra_constellata_artwork_style_rating_average', { style: 'photographic' }),
+        ).toBe(5);
+        // The disliked artworks are flagged targets, by type.
+        expect(
+          valueOf(metrics, 'terra_constellata_feedback_flagged_targets', { target_type: 'artwork' }),
+        ).toBe(4);
         expect(
           valueOf(metrics, 'terra_constellata_feedback_flagged_targets', { target_type: 'workflow' }),
         ).toBe(0);

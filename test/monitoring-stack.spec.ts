@@ -206,6 +206,13 @@ describe('the monitoring stack against the running service (real Prometheus, the
           fetch(`${app.url}/api/feedback/stats`),
         ]);
         statuses.push(...results.map((r) => r.status));
+        // An artwork of a known style, rated: the rating-by-style panel.
+        const artwork = (await (
+          await post(app.url, '/api/artworks', { workflow_id: workflow.id, style: 'celestial' })
+        ).json()) as {
+          id: string;
+        };
+        statuses.push((await post(app.url, `/api/feedback/artwork/${artwork.id}`, { rating: 4 })).status);
         await sleep(400);
       }
       await sleep(2500);

@@ -34,7 +34,7 @@ export class AppModule {
         ErrorTrackingModule,
         RateLimitModule,
         HealthModule,
-        FeedbackModule,
+        FeedbackModule.forRoot({ artworkStyles: ARTWORK_STYLES }),
         WorkflowsModule,
       ],
       controllers: [AppController],

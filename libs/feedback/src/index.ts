@@ -27,3 +27,11 @@ export {
 } from './aggregates/feedback-aggregates.repository';
 export { FeedbackAggregatesService, AGGREGATES_LOCK } from './aggregates/feedback-aggregates.service';
 export { rebuildAggregates, type RebuildSummary } from './aggregates/aggregates-rebuild';
+export {
+  RecommendationRandom,
+  recommend,
+  posteriorMean,
+  type StyleArm,
+  type RecommendationReason,
+} from './learning/bandit';
+export type { FeedbackModuleOptions } from './feedback.options';

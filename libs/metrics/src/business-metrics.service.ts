@@ -5,6 +5,9 @@ import { OTHER } from './metrics.constants';
 import { METRICS_MODULE_OPTIONS, type MetricsModuleOptions } from './metrics.options';
 import { METRICS } from './metrics.providers';
 
+/** Why the learning loop recommended a style (the reason label of recommendations_total). */
+export const RECOMMENDATION_REASONS = ['best', 'exploring', 'only_option'] as const;
+
 function closedSet(values: readonly string[]): (value: string | null | undefined) => string {
   const allowed = new Set(values);
   return (value) => (value && allowed.has(value) ? value : OTHER);
@@ -24,6 +27,7 @@ export class BusinessMetrics {
     @InjectMetric(METRICS.workflowsFailed) private readonly failed: Counter<'workflow_type'>,
     @InjectMetric(METRICS.artworksGenerated) private readonly artworks: Counter<'style'>,
     @InjectMetric(METRICS.feedbackReceived) private readonly feedback: Counter<'target_type' | 'category'>,
+    @InjectMetric(METRICS.recommendations) private readonly recommendations: Counter<'style' | 'reason'>,
     @Inject(METRICS_MODULE_OPTIONS) options: MetricsModuleOptions,
   ) {
     this.workflowType = closedSet(options.workflowTypes);
@@ -35,7 +39,10 @@ export class BusinessMetrics {
     for (const type of [...options.workflowTypes, OTHER]) {
       for (const counter of [started, completed, failed]) counter.inc({ workflow_type: type }, 0);
     }
-    for (const style of [...options.artworkStyles, OTHER]) artworks.inc({ style }, 0);
+    for (const style of [...options.artworkStyles, OTHER]) {
+      artworks.inc({ style }, 0);
+      for (const reason of RECOMMENDATION_REASONS) recommendations.inc({ style, reason }, 0);
+    }
     for (const target_type of options.feedbackTargetTypes) {
       for (const category of options.feedbackCategories) feedback.inc({ target_type, category }, 0);
     }
@@ -55,6 +62,10 @@ export class BusinessMetrics {
 
   artworkGenerated(style: string | null | undefined): void {
     this.artworks.inc({ style: this.artworkStyle(style) });
+  }
+
+  styleRecommended(style: string, reason: string): void {
+    this.recommendations.inc({ style: this.artworkStyle(style), reason });
   }
 
   feedbackReceived(targetType: string, category: string): void {

@@ -1,6 +1,6 @@
 export { MetricsModule } from './metrics.module';
 export { MetricsService } from './metrics.service';
-export { BusinessMetrics } from './business-metrics.service';
+export { BusinessMetrics, RECOMMENDATION_REASONS } from './business-metrics.service';
 export { MetricCollectors } from './metric-collectors';
 export { METRICS } from './metrics.providers';
 export { HttpMetricsHooks } from './http-metrics.hooks';

@@ -27,6 +27,8 @@ export const METRICS = {
   databaseUp: `${METRIC_PREFIX}database_up`,
   buildInfo: `${METRIC_PREFIX}build_info`,
   rateLimited: `${METRIC_PREFIX}rate_limited_total`,
+  recommendations: `${METRIC_PREFIX}recommendations_total`,
+  artworkStyleRatingAverage: `${METRIC_PREFIX}artwork_style_rating_average`,
   learningLoopLastSuccess: `${METRIC_PREFIX}learning_loop_last_success_timestamp_seconds`,
   learningLoopDuration: `${METRIC_PREFIX}learning_loop_duration_seconds`,
   learningLoopFailures: `${METRIC_PREFIX}learning_loop_failures_total`,
@@ -45,6 +47,22 @@ const droppedSeen = new WeakMap<Counter, Record<DropReason, number>>();
  * scrape time by the collector it registers (MetricCollectors).
  */
 export const METRIC_PROVIDERS: Provider[] = [
+  makeCounterProvider({
+    ...own,
+    name: METRICS.recommendations,
+    help: 'Artwork styles recommended to the generator, by style and reason (best, exploring, only_option).',
+    labelNames: ['style', 'reason'],
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.artworkStyleRatingAverage,
+    help: 'Average rating of the artworks of each known style, as of the last learning-loop recompute.',
+    labelNames: ['style'],
+    inject: [MetricCollectors],
+    collect(this: Gauge, collectors: MetricCollectors) {
+      return collectors.collect(METRICS.artworkStyleRatingAverage, this);
+    },
+  }),
   makeGaugeProvider({
     ...own,
     name: METRICS.learningLoopLastSuccess,

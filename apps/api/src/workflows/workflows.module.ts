@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { FeedbackModule } from '@app/feedback';
 import { ArtworkEntity } from './entities/artwork.entity';
 import { WorkflowEntity } from './entities/workflow.entity';
 import { WorkflowsController } from './workflows.controller';
@@ -8,7 +7,7 @@ import { WorkflowsService } from './workflows.service';
 
 /** The smallest domain that makes the workflow and artwork metrics real. */
 @Module({
-  imports: [TypeOrmModule.forFeature([WorkflowEntity, ArtworkEntity]), FeedbackModule],
+  imports: [TypeOrmModule.forFeature([WorkflowEntity, ArtworkEntity])],
   controllers: [WorkflowsController],
   providers: [WorkflowsService],
 })

@@ -329,10 +329,16 @@ export class FeedbackAggregatesRepository {
       type: RatedTargetType,
     ) => {
       const rows = (await this.dataSource.query(
-        `SELECT g.${column} AS key, SUM(t.count) AS count, SUM(t.sum) AS sum FROM feedback_targets t
-         INNER JOIN ${table} g ON g.id = t.target_id WHERE t.target_type = '${type}' GROUP BY g.${column}`,
+        `SELECT g.${column} AS key, SUM(t.count) AS count, SUM(t.sum) AS sum, SUM(t.raters) AS raters
+         FROM feedback_targets t INNER JOIN ${table} g ON g.id = t.target_id
+         WHERE t.target_type = '${type}' GROUP BY g.${column}`,
       )) as Row[];
-      return rows.map((r) => ({ key: String(r.key), count: Number(r.count), sum: Number(r.sum) }));
+      return rows.map((r) => ({
+        key: String(r.key),
+        count: Number(r.count),
+        sum: Number(r.sum),
+        raters: Number(r.raters),
+      }));
     };
     const [styles, types] = await Promise.all([
       grouped('artworks', 'style', 'artwork'),

@@ -14,19 +14,35 @@ export class Rankings {
 }
 
 /**
- * What the generator is told before it generates: the best-ranked style and whether enough ratings back it. Before
- * any artwork is rated there is no style to recommend: style and score are null, count 0.
+ * What the generator is told before it generates: the style to use and why. Thompson sampling over each
+ * style's posterior (a Beta on (rating - 1) / 4): mostly the style users rate best, now and then one with few or
+ * no ratings, never a flagged one while another is available.
  */
 export class RecommendedStyle {
   @ApiProperty({
     type: String,
     nullable: true,
     example: 'celestial',
-    description: 'null before any artwork is rated',
+    description: 'null only when the style catalog is empty',
   })
   style!: string | null;
 
-  @ApiProperty({ type: Number, nullable: true, example: 4.61, description: 'Its Bayesian score' })
+  @ApiProperty({
+    type: String,
+    enum: ['best', 'exploring', 'only_option'],
+    nullable: true,
+    example: 'best',
+    description:
+      'best: the style with the highest posterior mean and enough ratings; exploring: one the sampler tries to learn more about; only_option: nothing else could be chosen (one style, or every style flagged); null with style',
+  })
+  reason!: 'best' | 'exploring' | 'only_option' | null;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 4.61,
+    description: 'Its posterior mean rating (1-5; 3 without ratings)',
+  })
   score!: number | null;
 
   @ApiProperty({ type: 'integer', minimum: 0, example: 8, description: 'The ratings behind it' })

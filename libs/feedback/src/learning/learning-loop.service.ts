@@ -1,9 +1,9 @@
-import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { AppConfig } from '@app/config';
 import { AppLogger } from '@app/logging';
-import { MetricCollectors, METRICS } from '@app/metrics';
+import { BusinessMetrics, MetricCollectors, METRICS } from '@app/metrics';
 import { FEEDBACK_TARGET_TYPES, type FeedbackTargetType, type Sentiment } from '../entities/feedback.entity';
 import { FeedbackRepository } from '../feedback.repository';
 import {
@@ -15,7 +15,9 @@ import {
 import { FeedbackAggregatesService } from '../aggregates/feedback-aggregates.service';
 import type { FeedbackInsights, TargetInsight, TrendDirection } from './insights.types';
 import { RecommendedStyle, Rankings, TargetFeedbackSummary } from '../dto/rankings.response';
-import { rank } from './ranking';
+import { FEEDBACK_MODULE_OPTIONS, type FeedbackModuleOptions } from '../feedback.options';
+import { confidentlyBelow, recommend, RecommendationRandom, type StyleArm } from './bandit';
+import { rank, type RatingGroup } from './ranking';
 import { topCounts, words } from './text-analysis';
 
 const DAY_MS = 86_400_000;
@@ -36,10 +38,11 @@ interface Sum {
 
 const average = (s: Sum | undefined) => (s && s.count > 0 ? Math.round((s.sum / s.count) * 100) / 100 : null);
 
-/** What the store keeps of one recompute: the insights, the rankings and the flagged counts by type. */
+/** What the store keeps of one recompute: the insights, the rankings, the flagged counts and the styles' posteriors. */
 interface StoredInsights extends FeedbackInsights {
   rankings?: Rankings;
   flagged_by_type?: Record<RatedTargetType, number>;
+  styles?: StyleArm[];
 }
 
 /**
@@ -61,6 +64,9 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
   /** The newest stored insights, which every replica serves alike. */
   private shared: StoredInsights | undefined;
   private readonly startedAt = new Date();
+  /** Every style of the catalog, unrated: what the generator chooses from before the first recompute. */
+  private readonly catalog: StyleArm[];
+  private readonly catalogStyles: Set<string>;
 
   constructor(
     private readonly repository: FeedbackRepository,
@@ -69,12 +75,30 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
     private readonly config: AppConfig,
     private readonly logger: AppLogger,
     collectors: MetricCollectors,
+    private readonly business: BusinessMetrics,
+    private readonly random: RecommendationRandom,
+    @Inject(FEEDBACK_MODULE_OPTIONS) options: FeedbackModuleOptions,
     @InjectMetric(METRICS.learningLoopLastSuccess) private readonly lastSuccess: Gauge,
     @InjectMetric(METRICS.learningLoopDuration) private readonly duration: Histogram,
     @InjectMetric(METRICS.learningLoopFailures) private readonly failures: Counter,
   ) {
+    this.catalog = options.artworkStyles.map((style) => ({
+      style,
+      count: 0,
+      sum: 0,
+      raters: 0,
+      flagged: false,
+    }));
+    this.catalogStyles = new Set(options.artworkStyles);
     lastSuccess.set(0);
     failures.inc(0);
+    collectors.register(METRICS.artworkStyleRatingAverage, (gauge) => {
+      for (const arm of this.shared?.styles ?? []) {
+        if (!this.catalogStyles.has(arm.style)) continue;
+        if (arm.count === 0) gauge.remove({ style: arm.style });
+        else gauge.set({ style: arm.style }, Math.round((arm.sum / arm.count) * 100) / 100);
+      }
+    });
     // Computed at scrape time from the insights served.
     collectors.register(METRICS.feedbackRatingAverage, (gauge) => {
       const averages = this.shared?.average_rating_by_target_type;
@@ -163,7 +187,7 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
   /** The newest stored insights (empty ones before the first recompute). */
   insights(): FeedbackInsights {
     if (this.shared) {
-      const { rankings: _rankings, flagged_by_type: _flagged, ...insights } = this.shared;
+      const { rankings: _rankings, flagged_by_type: _flagged, styles: _styles, ...insights } = this.shared;
       return insights;
     }
     const none = { count: 0, sum: 0 };
@@ -199,12 +223,15 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
     );
   }
 
-  /** The best-ranked artwork style (style null while no artwork has been rated). */
+  /**
+   * The style the generator should use next: Thompson sampling over the posteriors of the last recompute (held
+   * in memory, so no query), never a flagged style while another is available.
+   */
   recommendedStyle(): RecommendedStyle {
-    const best = this.rankings().artwork_styles.entries[0];
-    return best
-      ? { style: best.key, score: best.score, count: best.count, enough_data: best.enough_data }
-      : { style: null, score: null, count: 0, enough_data: false };
+    const chosen = recommend(this.shared?.styles ?? this.catalog, this.config.flagMinRatings, this.random);
+    if (chosen.style !== null && chosen.reason !== null)
+      this.business.styleRecommended(chosen.style, chosen.reason);
+    return chosen;
   }
 
   /** The feedback a workflow or artwork has received, every committed submission included (one indexed read). */
@@ -243,11 +270,28 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
       this.repository.newestNegative(now, NEGATIVE_SAMPLE),
       this.aggregates.ratingsByStyleAndType(),
     ]);
+    const withFlags = (rows: Array<RatingGroup & { raters: number }>) =>
+      rows.map((row) => ({ ...row, flagged: this.groupFlagged(row) }));
+    const styled = withFlags(groups.styles);
     const rankings: Rankings = {
       computed_at: now.toISOString(),
-      artwork_styles: rank(groups.styles, this.config.flagMinRatings),
-      workflow_types: rank(groups.types, this.config.flagMinRatings),
+      artwork_styles: rank(styled, this.config.flagMinRatings),
+      workflow_types: rank(withFlags(groups.types), this.config.flagMinRatings),
     };
+    // The catalog, and any other style that has been rated.
+    const rated = new Map(styled.map((row) => [row.key, row]));
+    const styles: StyleArm[] = [
+      ...this.catalog.map(
+        (arm) => rated.get(arm.style) ?? { key: arm.style, count: 0, sum: 0, raters: 0, flagged: false },
+      ),
+      ...styled.filter((row) => !this.catalogStyles.has(row.key)),
+    ].map((row) => ({
+      style: row.key,
+      count: row.count,
+      sum: row.sum,
+      raters: row.raters,
+      flagged: row.flagged,
+    }));
     const total = sumOf(all);
     const byType = sumsByType(all);
     const sentiment: Record<Sentiment, number> = { positive: 0, neutral: 0, negative: 0 };
@@ -276,7 +320,7 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
       trends: this.trendsOf(sumsByType(recent), sumsByType(previous)),
       thresholds: this.thresholds(),
     };
-    const stored: StoredInsights = { ...insights, rankings, flagged_by_type: flagged.byType };
+    const stored: StoredInsights = { ...insights, rankings, flagged_by_type: flagged.byType, styles };
     await this.repository.storeInsights(now, trigger, stored, INSIGHTS_KEPT_DAYS);
     this.serve(stored);
     this.logger.logBusinessEvent('feedback_insight_generated', {
@@ -284,7 +328,7 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
       total_feedback: insights.total_feedback,
       average_rating: insights.average_rating,
       flagged_targets: flagged.byType.artwork + flagged.byType.workflow,
-      recommended_style: this.recommendedStyle().style,
+      recommended_style: rankings.artwork_styles.entries[0]?.key ?? null,
       negative_feedback: insights.negative_feedback.count,
     });
     return insights;
@@ -323,6 +367,19 @@ export class LearningLoopService implements OnApplicationBootstrap, OnApplicatio
       };
     }
     return trends;
+  }
+
+  /**
+   * A style or workflow type users dislike: under the flag threshold from enough raters (each of its targets
+   * counting its own distinct raters; distinct raters across targets would need a scan of who rated what), or
+   * below the threshold with 95 % posterior confidence however few raters there were.
+   */
+  private groupFlagged(group: { count: number; sum: number; raters: number }): boolean {
+    const threshold = this.config.flagThreshold;
+    return (
+      (group.raters >= this.config.flagMinRatings && group.sum < threshold * group.count) ||
+      confidentlyBelow(group, threshold)
+    );
   }
 
   private targetInsight(t: TargetTotals): TargetInsight {

@@ -7,6 +7,8 @@ export interface RatingGroup {
   key: string;
   count: number;
   sum: number;
+  /** Whether users are known to dislike the group (see LearningLoopService). */
+  flagged?: boolean;
 }
 
 export class RankedEntry {
@@ -35,6 +37,13 @@ export class RankedEntry {
 
   @ApiProperty({ example: true, description: 'At least FEEDBACK_FLAG_MIN_RATINGS ratings' })
   enough_data!: boolean;
+
+  @ApiProperty({
+    example: false,
+    description:
+      'Rated under FEEDBACK_FLAG_THRESHOLD by FEEDBACK_FLAG_MIN_RATINGS raters or more (each target counting its own distinct raters), or below it with 95 % confidence: never recommended while another style is available',
+  })
+  flagged!: boolean;
 }
 
 export class Ranking {
@@ -75,6 +84,7 @@ export function rank(groups: RatingGroup[], minRatings: number, priorWeight = RA
       count: g.count,
       confidence: round(g.count / (g.count + priorWeight), 3),
       enough_data: g.count >= minRatings,
+      flagged: g.flagged ?? false,
     }))
     .sort((a, b) => b.score - a.score || b.count - a.count || a.key.localeCompare(b.key));
   return { prior_mean: round(mean, 4), prior_weight: priorWeight, entries };
