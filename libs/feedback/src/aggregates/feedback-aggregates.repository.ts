@@ -383,7 +383,7 @@ export class FeedbackAggregatesRepository {
         b.values,
       ),
     ])) as Row[][];
-    return earliest([raw?.at, rolled?.day], 'first');
+    return dayBound([raw?.at, rolled?.day], 'first');
   }
 
   /** The last day with rows or roll-ups, for progress lines. */
@@ -392,7 +392,7 @@ export class FeedbackAggregatesRepository {
       this.dataSource.query('SELECT MAX(created_at) AS at FROM feedback'),
       this.dataSource.query("SELECT MAX(bucket) AS day FROM feedback_rollups WHERE grain = 'day'"),
     ])) as Row[][];
-    return earliest([raw?.at, rolled?.day], 'last');
+    return dayBound([raw?.at, rolled?.day], 'last');
   }
 
   /**
@@ -513,8 +513,8 @@ export class FeedbackAggregatesRepository {
   }
 }
 
-// A stored time (Date on PostgreSQL, UTC text on SQLite) or a day key, as a day key; the first or last of them.
-function earliest(values: unknown[], which: 'first' | 'last'): string | null {
+// The first or last day of stored times (Date on PostgreSQL, UTC text on SQLite) and day keys, as a day key.
+function dayBound(values: unknown[], which: 'first' | 'last'): string | null {
   const days = values
     .filter((v) => v !== null && v !== undefined)
     .map((v) =>
