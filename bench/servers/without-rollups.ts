@@ -7,5 +7,8 @@ import { FeedbackAggregatesRepository } from '@app/feedback';
 import { bootstrap } from '../../apps/api/src/main';
 
 void bootstrap(loadConfig(), (app) => {
-  app.get(FeedbackAggregatesRepository).maintain = function* () {};
+  const aggregates = app.get(FeedbackAggregatesRepository);
+  // SQLite: the upserts after the INSERT; PostgreSQL: the CTEs around it.
+  aggregates.maintain = function* () {};
+  aggregates.withRollups = (insert) => insert;
 });

@@ -52,6 +52,7 @@ export interface RecentPageQuery {
 export class FeedbackRepository {
   readonly postgres: boolean;
   private readonly statements = new Map<number, string>();
+  private readonly combined = new Map<number, string>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -81,13 +82,24 @@ export class FeedbackRepository {
   }
 
   private *insertPlan(rows: FeedbackEntity[]): Plan<Set<string>> {
-    const returned = yield {
-      sql: this.insertStatement(rows.length),
-      params: rows.flatMap((row) => this.values(row)),
-    };
+    const params = rows.flatMap((row) => this.values(row));
+    if (this.postgres) {
+      const returned = yield { sql: this.withRollupsStatement(rows.length), params };
+      return new Set(returned.map((row) => String(row.id)));
+    }
+    const returned = yield { sql: this.insertStatement(rows.length), params };
     const ids = new Set(returned.map((row) => String(row.id)));
     yield* this.aggregates.maintain(rows.filter((row) => ids.has(row.id)));
     return ids;
+  }
+
+  private withRollupsStatement(rows: number): string {
+    let sql = this.combined.get(rows);
+    if (!sql) {
+      sql = this.aggregates.withRollups(this.insertStatement(rows));
+      this.combined.set(rows, sql);
+    }
+    return sql;
   }
 
   /** Frees the Idempotency-Keys of rows created before `cutoff`: a later request may use them again. */
