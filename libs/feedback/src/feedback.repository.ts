@@ -67,7 +67,10 @@ export class FeedbackRepository {
    * names the skipped rows and the originals that hold their keys.
    */
   async insertMany(rows: FeedbackEntity[]): Promise<InsertOutcome> {
-    const storedIds = await this.aggregates.runner.transaction(() => this.insertPlan(rows));
+    const storedIds = await this.aggregates.runner.transaction(() => this.insertPlan(rows), {
+      // PostgreSQL writes the rows and their roll-ups in one statement, atomic without BEGIN and COMMIT.
+      single: this.postgres,
+    });
     const skipped = new Set<string>();
     const originals = new Map<string, FeedbackEntity>();
     for (const row of rows) if (!storedIds.has(row.id)) skipped.add(row.id);

@@ -71,23 +71,32 @@ export class SqlPlanRunner {
     return new Params(this.postgres);
   }
 
-  /** Runs the plan `make` builds in one transaction and returns what it returns. */
-  async transaction<T>(make: () => Plan<T>): Promise<T> {
-    return this.postgres ? this.onPostgres(make) : this.onSqlite(make);
+  /**
+   * Runs the plan `make` builds in one transaction and returns what it returns. `single`: the plan is one
+   * statement on PostgreSQL, atomic by itself, so it runs without BEGIN and COMMIT (two round trips fewer).
+   */
+  async transaction<T>(make: () => Plan<T>, options: { single?: boolean } = {}): Promise<T> {
+    return this.postgres ? this.onPostgres(make, options.single === true) : this.onSqlite(make);
   }
 
-  private async onPostgres<T>(make: () => Plan<T>): Promise<T> {
+  private async onPostgres<T>(make: () => Plan<T>, single: boolean): Promise<T> {
+    const drive = async (query: (sql: string, params: unknown[]) => Promise<unknown>) => {
+      const plan = make();
+      let step = plan.next();
+      for (let statements = 0; !step.done; statements++) {
+        if (single && statements > 0)
+          throw new Error('a plan run as a single statement yielded a second one');
+        const rows = (await query(step.value.sql, step.value.params)) as Row[];
+        step = plan.next(Array.isArray(rows) ? rows : []);
+      }
+      return step.value;
+    };
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction(async (manager) => {
-          const plan = make();
-          let step = plan.next();
-          while (!step.done) {
-            const rows = (await manager.query(step.value.sql, step.value.params)) as Row[];
-            step = plan.next(Array.isArray(rows) ? rows : []);
-          }
-          return step.value;
-        });
+        if (single) return await drive((sql, params) => this.dataSource.query(sql, params));
+        return await this.dataSource.transaction((manager) =>
+          drive((sql, params) => manager.query(sql, params)),
+        );
       } catch (error) {
         const code = (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code;
         if (attempt >= POSTGRES_ATTEMPTS || typeof code !== 'string' || !RETRIED_SQLSTATES.has(code))
