@@ -58,7 +58,7 @@ export class FeedbackWriter {
       if (!this.drainScheduled) {
         // The submissions parsed in this turn of the event loop go together. Without this, SQLite (which
         // commits synchronously) always finds the database idle and commits each submission alone: 2,450 a
-        // second with the roll-ups against 8,200 this way (bench/README.md).
+        // second with the roll-ups against 7,850 this way (bench/README.md, growth).
         // setImmediate is no timer: it runs as soon as this turn's I/O callbacks have.
         this.drainScheduled = true;
         setImmediate(() => {
