@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -544,7 +545,13 @@ describe('monitoring configuration checked by the real tools', () => {
     // A real Alertmanager with that web config: 401 without the password, 200 with it.
     const alertmanager = findBinary('prometheus-alertmanager', 'apt-get install -y prometheus-alertmanager');
     if (!alertmanager) return;
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    // A port the kernel just handed out, not a random one another test may hold.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
     const child = spawn(
       alertmanager,
       [
@@ -554,16 +561,19 @@ describe('monitoring configuration checked by the real tools', () => {
         `--web.listen-address=127.0.0.1:${port}`,
         '--cluster.listen-address=',
       ],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
     try {
       const url = `http://127.0.0.1:${port}/api/v2/status`;
       let open: Response | undefined;
-      for (let i = 0; i < 100 && !open; i++) {
+      // Up to 30 s: on a loaded machine (the whole suite on two cores) Alertmanager can take a while to listen.
+      for (let i = 0; i < 300 && !open && child.exitCode === null; i++) {
         open = await fetch(url).catch(() => undefined);
         if (!open) await new Promise((r) => setTimeout(r, 100));
       }
-      expect(open?.status).toBe(401);
+      expect({ status: open?.status, stderr: open ? '' : stderr }).toEqual({ status: 401, stderr: '' });
       const authorized = await fetch(url, {
         headers: { authorization: `Basic ${Buffer.from(`terra:${password}`).toString('base64')}` },
       });
@@ -575,5 +585,5 @@ describe('monitoring configuration checked by the real tools', () => {
     } finally {
       child.kill('SIGKILL');
     }
-  }, 30_000);
+  }, 60_000);
 });
