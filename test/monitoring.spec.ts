@@ -255,9 +255,9 @@ describe('monitoring configuration files', () => {
           expect(link.url).toMatch(runbookUrl);
           expect(existsSync(runbookFile(link.url))).toBe(true);
         }
-        // Panels on the service's own metrics follow the job and instance selectors, but the spec's queries
-        // (shown exactly as the spec writes them) and recording rules (service-wide by design).
-        if (panel.datasource?.type !== 'prometheus' || panel.title.includes('spec query')) continue;
+        // Panels on the service's own metrics follow the job and instance selectors, but the example queries
+        // (shown exactly as documented, with no selectors) and recording rules (service-wide by design).
+        if (panel.datasource?.type !== 'prometheus' || panel.title.includes('example query')) continue;
         for (const target of panel.targets ?? []) {
           for (const selector of target.expr.match(/\bterra_constellata_[a-z0-9_]+(\{[^}]*\})?/g) ?? [])
             expect(selector).toContain('job="$job",instance=~"$instance"');

@@ -122,7 +122,7 @@ describe('RequestMetrics', () => {
     expect(value('t_requests_total', { method: 'GET', route: '/ok' })).toBe(1);
     expect(value('t_errors_total', { method: 'POST', route: '/half' })).toBe(1);
     expect(value('t_requests_total', { method: 'POST', route: '/half' })).toBe(2);
-    // No status code or error type on the two counters: the spec's ratio matches them one to one.
+    // No status code or error type on the two counters: rate(errors_total) / rate(requests_total) matches them one to one.
     expect(
       samples
         .filter((s) => s.name === 't_requests_total' || s.name === 't_errors_total')
