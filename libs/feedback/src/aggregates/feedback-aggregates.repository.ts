@@ -124,8 +124,8 @@ export class FeedbackAggregatesRepository {
   // ---- maintained by the writers -------------------------------------------------------------------------
 
   /**
-   * The roll-up upserts for rows just inserted in this transaction: one per touched key, in key order so that
-   * concurrent batches lock shared rows in the same order.
+   * SQLite: the roll-up upserts for rows just inserted in this transaction, one per touched key, in key order
+   * (PostgreSQL does the same in SQL, `withRollups`).
    */
   *maintain(rows: FeedbackEntity[]): Plan<void> {
     if (rows.length === 0) return;
