@@ -125,10 +125,39 @@ async function startPrometheus(binary: string, appUrl: string) {
     if (up?.data?.result?.length) break;
     await sleep(100);
   }
+  /**
+   * Resolves once Prometheus holds everything sent before `since` (epoch seconds): a scrape of the backend that
+   * started after it, then three evaluations of every rule group after that scrape, which covers the deepest
+   * chain of recordings reading recordings. Bounded: a stack that never settles fails here, not on a value.
+   */
+  const settled = async (since: number) => {
+    let scrape = 0;
+    for (let i = 0; i < 300; i++) {
+      const targets = (await api('/api/v1/targets')).data as unknown as {
+        activeTargets: Array<{ labels: { job: string }; lastScrape: string }>;
+      };
+      const backend = targets.activeTargets.find((t) => t.labels.job === 'terra_constellata');
+      scrape = backend ? Date.parse(backend.lastScrape) / 1000 : 0;
+      if (scrape > since + 0.1) break;
+      await sleep(100);
+    }
+    expect({ scrapedAfterTraffic: scrape > since + 0.1 }).toEqual({ scrapedAfterTraffic: true });
+    let evaluated: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const rules = (await api('/api/v1/rules')).data as unknown as {
+        groups: Array<{ lastEvaluation: string }>;
+      };
+      evaluated = rules.groups.map((g) => Date.parse(g.lastEvaluation) / 1000);
+      if (evaluated.length && evaluated.every((t) => t > scrape + 3)) return;
+      await sleep(100);
+    }
+    expect({ rulesEvaluatedAfterScrape: evaluated }).toEqual({ rulesEvaluatedAfterScrape: 'three times' });
+  };
   return {
     url,
     query,
     api,
+    settled,
     log: () => log,
     stop: () => child.kill('SIGKILL'),
   };
@@ -215,7 +244,7 @@ describe('the monitoring stack against the running service (real Prometheus, the
         statuses.push((await post(app.url, `/api/feedback/artwork/${artwork.id}`, { rating: 4 })).status);
         await sleep(400);
       }
-      await sleep(2500);
+      await prometheus.settled(Date.now() / 1000);
     }, 60_000);
 
     afterAll(async () => {
@@ -351,7 +380,7 @@ describe('the monitoring stack against the running service (real Prometheus, the
       sent.push(await round(app.url));
       prometheus = await startPrometheus(prometheusBinary, app.url);
       for (let i = 0; i < ROUNDS; i++) sent.push(await round(app.url));
-      await sleep(2500);
+      await prometheus.settled(Date.now() / 1000);
     }, 60_000);
 
     afterAll(async () => {
