@@ -183,6 +183,7 @@ async function renderComparison(combinations: number, renders: number) {
     requests: { name: 'bench_requests_total', help: 'Requests.' },
     duration: { name: 'bench_duration_seconds', help: 'Duration.', buckets: REQUEST_DURATION_BUCKETS },
     errors: { name: 'bench_errors_total', help: 'Errors.' },
+    serverErrors: { name: 'bench_server_errors_total', help: 'Server errors.' },
     errorTypes: { name: 'bench_errors_by_type_total', help: 'Errors by type.' },
   };
   const ours = new RequestMetrics(families);

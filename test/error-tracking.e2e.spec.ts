@@ -18,6 +18,7 @@ type SentryEvent = {
   tags?: Record<string, string>;
   user?: Record<string, unknown>;
   extra?: Record<string, unknown>;
+  contexts?: { trace?: { trace_id: string; span_id: string; parent_span_id?: string } };
   exception?: {
     values: Array<{ type: string; value: string; stacktrace?: { frames: Array<{ filename?: string }> } }>;
   };
@@ -45,13 +46,16 @@ describe('error tracking with Sentry in errors-only mode', () => {
     await receiver.stop();
   });
 
-  it('reports a thrown error once, with type, message, stack, request id, route, user, release and environment', async () => {
-    await request(server)
+  it('reports a thrown error once, with type, message, stack, request id, trace, route, user, release and environment', async () => {
+    const res = await request(server)
       .get('/e2e-probe/boom')
       .set('x-request-id', 'boom-1')
       .set('x-user-id', 'user-42')
       .expect(500);
     const [event] = await receiver.waitFor(() => byRequest('boom-1'), 1);
+    // The request's own trace (it sent none), as its response and log lines name it.
+    const [, traceId, spanId] = (res.headers.traceresponse as string).split('-');
+    expect(event.contexts?.trace).toMatchObject({ trace_id: traceId, span_id: spanId });
     expect(event.exception!.values[0]).toMatchObject({ type: 'Error', value: 'kaboom: internal detail' });
     const frames = event.exception!.values[0].stacktrace!.frames;
     expect(frames.some((frame) => frame.filename?.endsWith('probe.controller.ts'))).toBe(true);
@@ -62,13 +66,15 @@ describe('error tracking with Sentry in errors-only mode', () => {
     expect(byRequest('boom-1')).toHaveLength(1);
   });
 
-  it('gives each of 100 concurrent failures its own request id and user', async () => {
+  it("gives each of 100 concurrent failures its own request id, user and caller's trace", async () => {
+    const trace = (i: number) => `e${String(i).padStart(31, '0')}`;
     await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
         request(server)
           .get('/e2e-probe/boom')
           .set('x-request-id', `burst-${i}`)
           .set('x-user-id', `user-${i}`)
+          .set('traceparent', `00-${trace(i)}-${'5'.repeat(16)}-01`)
           .expect(500),
       ),
     );
@@ -80,6 +86,10 @@ describe('error tracking with Sentry in errors-only mode', () => {
     for (const event of burst) {
       const n = event.tags!.request_id.slice('burst-'.length);
       expect(event.user).toEqual({ id: `user-${n}` });
+      expect(event.contexts?.trace).toMatchObject({
+        trace_id: trace(Number(n)),
+        parent_span_id: '5'.repeat(16),
+      });
     }
     expect(new Set(burst.map((e) => e.tags!.request_id)).size).toBe(100);
   });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Body, Controller, Get, Logger, Param, Post } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -280,19 +280,26 @@ describe('logs written by the real app', () => {
 describe('the request context under concurrency', () => {
   let t: TestApp;
   let lines: Array<Record<string, unknown>>;
+  let traceresponses: string[];
   const N = 200;
+  const callerTrace = (i: number) => `f${i.toString(16).padStart(31, '0')}`;
 
   beforeAll(async () => {
     t = await createTestApp({ LOG_LEVEL: 'debug' }, { controllers: [LogProbeController] });
     const server = t.app.getHttpServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
+    // Even requests join a caller's trace (W3C traceparent, or sentry-trace every fourth); odd ones start their own.
     const responses = await Promise.all(
-      Array.from({ length: N }, (_, i) =>
-        fetch(`http://127.0.0.1:${port}/log-probe/each/${i}`, { headers: { 'x-request-id': `each-${i}` } }),
-      ),
+      Array.from({ length: N }, (_, i) => {
+        const headers: Record<string, string> = { 'x-request-id': `each-${i}` };
+        if (i % 4 === 0) headers.traceparent = `00-${callerTrace(i)}-${'1'.repeat(16)}-01`;
+        else if (i % 2 === 0) headers['sentry-trace'] = `${callerTrace(i)}-${'2'.repeat(16)}-0`;
+        return fetch(`http://127.0.0.1:${port}/log-probe/each/${i}`, { headers });
+      }),
     );
     for (const res of responses) expect(res.status).toBe(200);
+    traceresponses = responses.map((res) => res.headers.get('traceresponse') ?? '');
     await t.stop();
     lines = parse(readLines(join(t.config.logDir, 'terra_constellata.log')));
   }, 60_000);
@@ -311,6 +318,28 @@ describe('the request context under concurrency', () => {
       expect(mine).toHaveLength(1);
       expect(mine[0].request_id).toBe(`each-${i}`);
     }
+  });
+
+  it("gives every line of a request its trace: the caller's, or its own, as traceresponse says", () => {
+    for (let i = 0; i < N; i++) {
+      const [version, traceId, spanId, flags] = traceresponses[i].split('-');
+      expect({ version, flags }).toEqual({ version: '00', flags: '00' });
+      if (i % 2 === 0) expect(traceId).toBe(callerTrace(i));
+      else expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      const mine = lines.filter((line) => line.request_id === `each-${i}`);
+      // Nest's Logger twice, PinoLogger, AppLogger, the helper, the SQL line and the request line.
+      expect(mine).toHaveLength(7);
+      for (const line of mine)
+        expect({ trace_id: line.trace_id, span_id: line.span_id }).toEqual({
+          trace_id: traceId,
+          span_id: spanId,
+        });
+    }
+    expect(new Set(traceresponses.map((header) => header.split('-')[1])).size).toBe(N);
+  });
+
+  it('writes the host on every line, in requests and outside them', () => {
+    for (const line of lines) expect(line.host).toBe(hostname());
   });
 
   it("gives TypeORM's query lines the id of the request that ran the query", () => {
@@ -345,7 +374,7 @@ describe('the request context under concurrency', () => {
     );
     const startup = outside.filter((line) => line.sql === undefined);
     expect(startup.length).toBeGreaterThan(3);
-    for (const line of startup) expect(line.request_id).toBeUndefined();
+    for (const line of startup) expect([line.request_id, line.trace_id]).toEqual([undefined, undefined]);
   });
 });
 

@@ -12,6 +12,7 @@ import { parseExposition, seriesOf, valueOf, type Sample } from './support/expos
 import { ProbeController } from './support/probe.controller';
 
 const P = 'terra_constellata_';
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('GET /metrics and the HTTP metrics', () => {
   let t: TestApp;
@@ -116,6 +117,7 @@ describe('GET /metrics and the HTTP metrics', () => {
       // The scrape that took the "before" figures is itself a GET /metrics, counted once it has been answered.
       expect(delta(`${P}requests_total`, route)).toBe(labels.route === '/metrics' ? 2 : 1);
       expect(delta(`${P}errors_total`, route)).toBe(errorType ? 1 : 0);
+      expect(delta(`${P}server_errors_total`, route)).toBe(Number(labels.status_code) >= 500 ? 1 : 0);
       expect(delta(`${P}request_duration_seconds_count`, labels)).toBe(1);
       expect(delta(`${P}request_duration_seconds_bucket`, { ...labels, le: '+Inf' })).toBe(1);
       if (errorType) {
@@ -146,6 +148,71 @@ describe('GET /metrics and the HTTP metrics', () => {
         error_type: 'NotFoundException',
       }),
     ).toBe(5);
+  });
+
+  describe('OpenMetrics', () => {
+    // What Prometheus 2.42 sends.
+    const PROMETHEUS_ACCEPT =
+      'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+    const get = (accept?: string) => {
+      const req = request(server).get('/metrics').set('authorization', 'Bearer scrape-secret');
+      return (accept ? req.set('accept', accept) : req).expect(200);
+    };
+
+    it("answers Prometheus's Accept in OpenMetrics 1.0, with the request's trace id as exemplar", async () => {
+      const traceId = randomBytes(16).toString('hex');
+      await request(server)
+        .get('/e2e-probe/boom')
+        .set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`)
+        .expect(500);
+      const res = await get(PROMETHEUS_ACCEPT);
+      expect(res.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+      expect(res.headers.vary).toBe('accept');
+      expect(res.text.endsWith('\n# EOF\n')).toBe(true);
+      expect(res.text.match(/^# EOF$/gm)).toHaveLength(1);
+      // Counter families are named without _total; their samples keep it, prom-client's as well as ours.
+      expect(res.text).toContain(`\n# TYPE ${P}requests counter\n`);
+      expect(res.text).toContain(`\n# TYPE ${P}recommendations counter\n`);
+      expect(res.text).not.toMatch(/^# TYPE \S+_total counter$/m);
+      expect(res.text).not.toContain('\n\n');
+      const route = 'method="GET",route="/e2e-probe/boom"';
+      const exemplar = ` # {trace_id="${traceId}"} `;
+      for (const family of ['server_errors_total', 'errors_total'])
+        expect(res.text).toMatch(
+          new RegExp(`^${P}${family}\\{${route}\\} \\d+${escape(exemplar)}1 \\d+(\\.\\d+)?$`, 'm'),
+        );
+      expect(
+        res.text
+          .split('\n')
+          .filter(
+            (line) =>
+              line.includes(`${P}request_duration_seconds_bucket{${route}`) && line.includes(exemplar),
+          ),
+      ).toHaveLength(1);
+      expect(
+        valueOf(parseExposition(res.text), `${P}server_errors_total`, {
+          method: 'GET',
+          route: '/e2e-probe/boom',
+        }),
+      ).toBeGreaterThan(0);
+    });
+
+    it('answers anything else in the text format 0.0.4, counters still named with _total', async () => {
+      await get(PROMETHEUS_ACCEPT);
+      for (const accept of [
+        undefined,
+        '*/*',
+        'text/plain',
+        'text/plain;q=1, application/openmetrics-text;q=0.5',
+        'application/json',
+      ]) {
+        const res = await get(accept);
+        expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+        expect(res.text).toContain(`\n# TYPE ${P}recommendations_total counter\n`);
+        expect(res.text).not.toContain('trace_id');
+        expect(res.text).not.toContain('# EOF');
+      }
+    });
   });
 
   it('has buckets around the 5 s alert threshold', async () => {

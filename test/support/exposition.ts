@@ -5,14 +5,15 @@ export interface Sample {
 }
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
+const EXEMPLAR = / # \{[^}]*\} \S+(?: \S+)?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
-/** Parses the Prometheus text format into samples (comments dropped). */
+/** Parses the Prometheus text format or OpenMetrics into samples (comments and exemplars dropped). */
 export function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
-    const match = LINE.exec(line);
+    const match = LINE.exec(line.replace(EXEMPLAR, ''));
     if (!match) throw new Error(`unparseable exposition line: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key] = value;

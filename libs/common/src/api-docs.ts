@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
 import type { HeaderObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { TRACERESPONSE_PATTERN } from './request-trace';
 
 /** Request ids, idempotency keys: what the service accepts in its headers. */
 export const TOKEN_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
@@ -37,11 +38,18 @@ export class ErrorResponse {
   stack?: string;
 }
 
-/** The response header every response carries. */
+/** The response headers every response carries. */
 export const REQUEST_ID_HEADER: Record<string, HeaderObject> = {
   'x-request-id': {
     description: "The request's id: the client's own x-request-id when it sent a valid one, else a new UUID",
     schema: { type: 'string', pattern: TOKEN_PATTERN },
+  },
+  traceresponse: {
+    description:
+      "W3C traceresponse: `00-<trace id>-<this service's span id>-<flags>`. The trace is the caller's (from " +
+      '`sentry-trace` or `traceparent`) or a new one; every log line of the request carries the same trace id; ' +
+      'flags 01 when the request is traced in Sentry',
+    schema: { type: 'string', pattern: TRACERESPONSE_PATTERN },
   },
 };
 
@@ -96,13 +104,30 @@ export function ApiSuccess(
 
 /** The request headers every operation accepts. */
 export function ApiRequestHeaders() {
-  return ApiHeader({
-    name: 'x-request-id',
-    required: false,
-    description:
-      'Your id for this request, echoed back and written on every log line; a new UUID when absent or invalid',
-    schema: { type: 'string', pattern: TOKEN_PATTERN },
-  });
+  return applyDecorators(
+    ApiHeader({
+      name: 'x-request-id',
+      required: false,
+      description:
+        'Your id for this request, echoed back and written on every log line; a new UUID when absent or invalid',
+      schema: { type: 'string', pattern: TOKEN_PATTERN },
+    }),
+    ApiHeader({
+      name: 'traceparent',
+      required: false,
+      description:
+        'W3C trace context: the request joins this trace (its log lines, metric exemplars and Sentry events ' +
+        'carry the trace id); in tracing mode its sampled flag decides whether the request is traced. Ignored ' +
+        'when malformed, and when sentry-trace is sent too',
+      schema: { type: 'string', example: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    }),
+    ApiHeader({
+      name: 'sentry-trace',
+      required: false,
+      description: "Sentry's trace header (with `baggage`): as traceparent, and preferred to it",
+      schema: { type: 'string', example: '0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1' },
+    }),
+  );
 }
 
 /** A documented class (schema `name`) whose properties are the closed set `keys`, each a count. */

@@ -16,3 +16,10 @@ export {
   REQUEST_ID_HEADER as REQUEST_ID_RESPONSE_HEADER,
   TOKEN_PATTERN,
 } from './api-docs';
+export {
+  requestTraceOf,
+  setRequestTrace,
+  traceresponseOf,
+  TRACERESPONSE_PATTERN,
+  type RequestTrace,
+} from './request-trace';

@@ -7,8 +7,8 @@ import { SENTRY_FLUSH_TIMEOUT_MS } from '@app/sentry';
 export type ErrorContext = ErrorReport & { tags?: Record<string, string> };
 
 /**
- * Reports errors to Sentry. Each event is built on its own scope with its request's id, route, method and user,
- * so concurrent requests never lend each other their data; nothing is done for requests that succeed.
+ * Reports errors to Sentry. Each event is built on its own scope with its request's id, trace, route, method and
+ * user, so concurrent requests never lend each other their data; nothing is done for requests that succeed.
  */
 @Injectable()
 export class ErrorTracker implements ErrorReporter {
@@ -52,6 +52,17 @@ export class ErrorTracker implements ErrorReporter {
     const requestId = context.requestId ?? this.context.requestId;
     const userId = context.userId ?? this.context.userId;
     if (requestId) scope.setTag('request_id', requestId);
+    // The request's trace, in errors-only mode and for unsampled requests too: the event's trace id is the one
+    // in the request's log lines and traceresponse. (A sampled request's active span carries the same ids.)
+    const trace = this.context.trace;
+    if (trace && (context.requestId === undefined || context.requestId === this.context.requestId))
+      scope.setPropagationContext({
+        traceId: trace.traceId,
+        parentSpanId: trace.parentSpanId,
+        propagationSpanId: trace.spanId,
+        sampled: trace.sampled,
+        sampleRand: Math.random(),
+      });
     if (context.route) scope.setTag('route', context.route);
     if (context.method) scope.setTag('method', context.method);
     if (context.errorType) scope.setTag('error_type', context.errorType);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { redactDeep } from '@app/common';
+import { redactDeep, type RequestTrace } from '@app/common';
 import { ERROR_REPORTER, type ErrorReport, type ErrorReporter } from './error-reporter';
 import { ROOT_LOGGER } from './logging.tokens';
 import type { AppPinoLogger, RootLogger } from './logger.factory';
@@ -15,11 +15,12 @@ export interface ResponseDetails {
   route?: string;
   path?: string;
   userId?: string;
+  trace?: RequestTrace;
 }
 
 /**
- * The service's logger: inject it. Inside a request every line carries the request's `request_id` and
- * `user_id` (from the request context, without being handed it); outside one, neither. Besides pino's levels
+ * The service's logger: inject it. Inside a request every line carries the request's `request_id`, `trace_id`,
+ * `span_id` and `user_id` (from the request context, without being handed them); outside one, none of them. Besides pino's levels
  * it has the product's helpers; errors logged through it are also reported to the error tracker, once.
  */
 @Injectable()
@@ -78,9 +79,13 @@ export class AppLogger {
           ? 'warn'
           : 'info';
     const context = currentRequestContext();
+    const own = context?.requestId === requestId ? context : undefined;
+    const trace = details.trace ?? own?.trace;
     this.root.logRequest(level, {
       requestId,
-      userId: details.userId ?? (context?.requestId === requestId ? context.userId : undefined),
+      traceId: trace?.traceId,
+      spanId: trace?.spanId,
+      userId: details.userId ?? own?.userId,
       method: details.method ?? '',
       route,
       path: details.path ?? '',
@@ -132,7 +137,8 @@ export class AppLogger {
   }
 
   private report(fields: Fields): ErrorReport {
-    const { request_id, user_id, route, method, ...extra } = fields;
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the trace reaches Sentry on the event's scope
+    const { request_id, user_id, route, method, trace_id, span_id, ...extra } = fields;
     return {
       requestId: request_id as string | undefined,
       userId: user_id as string | undefined,
@@ -143,10 +149,17 @@ export class AppLogger {
   }
 
   // The request's fields are merged rather than bound through a child logger, so a context that names its own
-  // user_id or request_id overrides them instead of writing the key twice in one JSON line.
+  // user_id, request_id or trace_id overrides them instead of writing the key twice in one JSON line.
   private withRequest(own: Fields): Fields {
     const context = currentRequestContext();
     if (!context) return own;
-    return { request_id: context.requestId, user_id: context.userId, ...own };
+    const trace = context.trace;
+    return {
+      request_id: context.requestId,
+      trace_id: trace?.traceId,
+      span_id: trace?.spanId,
+      user_id: context.userId,
+      ...own,
+    };
   }
 }

@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Level, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
@@ -98,7 +99,7 @@ export function createRootLogger(config: AppConfig): RootLogger {
         colorize: true,
         sync: true,
         customLevels: CUSTOM_LEVELS,
-        ignore: 'service,environment,version',
+        ignore: 'service,environment,version,host',
       }),
     });
   }
@@ -114,6 +115,8 @@ export function createRootLogger(config: AppConfig): RootLogger {
   }
 
   const time = cachedIsoTime();
+  // The pod name in Kubernetes: replicas sharing a log store are told apart by it.
+  const host = hostname();
   // An upper-case label makes Loki's `|= "ERROR"` select exactly the error lines; built once per level.
   const levelFields = Object.fromEntries(
     Object.keys(levels).map((label) => [label, { level: label.toUpperCase() }]),
@@ -124,7 +127,7 @@ export function createRootLogger(config: AppConfig): RootLogger {
     {
       level: config.logLevel,
       customLevels: CUSTOM_LEVELS,
-      base: { service: SERVICE_NAME, environment: config.environment, version: config.releaseVersion },
+      base: { service: SERVICE_NAME, environment: config.environment, version: config.releaseVersion, host },
       timestamp: time,
       formatters: { level: (label: string) => levelFields[label] ?? { level: label.toUpperCase() } },
       serializers: { err: serializeError },
@@ -135,6 +138,7 @@ export function createRootLogger(config: AppConfig): RootLogger {
   const render = requestLineRenderer({
     environment: config.environment,
     version: config.releaseVersion,
+    host,
     time,
   });
   const logRequest =

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { storage, type Store } from 'nestjs-pino/storage';
+import type { RequestTrace } from '@app/common';
 import type { AppPinoLogger } from './logger.factory';
 
 const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -17,8 +18,8 @@ export function saneId(value: unknown): string | undefined {
 }
 
 /**
- * What one request knows about itself: its id, its user once known, and a child logger made only when something
- * logs. It is the store of nestjs-pino's AsyncLocalStorage, entered once per request by the request pipeline, so
+ * What one request knows about itself: its id, its trace, its user once known, and a child logger made only when
+ * something logs. It is the store of nestjs-pino's AsyncLocalStorage, entered once per request by the request pipeline, so
  * nestjs-pino's PinoLogger, Nest's Logger (through nestjs-pino) and AppLogger all write the request's fields
  * without being handed anything. On Node 24 an entered AsyncLocalStorage costs nothing measurable per request
  * (AsyncContextFrame); on Node 20 it costs ~9 µs (bench/README.md).
@@ -32,6 +33,7 @@ export class RequestContext {
     private readonly root: AppPinoLogger,
     readonly requestId: string,
     userId: string | undefined,
+    readonly trace: RequestTrace | undefined,
   ) {
     this.user = userId;
   }
@@ -49,11 +51,16 @@ export class RequestContext {
     this.child = undefined;
   }
 
-  /** A logger whose lines carry this request's id and user (nestjs-pino reads it as its store's logger). */
+  /** A logger whose lines carry this request's id, trace and user (nestjs-pino reads it as its store's logger). */
   get logger(): AppPinoLogger {
-    return (this.child ??= this.root.child(
-      this.user ? { request_id: this.requestId, user_id: this.user } : { request_id: this.requestId },
-    ));
+    if (this.child) return this.child;
+    const fields: Record<string, string> = { request_id: this.requestId };
+    if (this.trace) {
+      fields.trace_id = this.trace.traceId;
+      fields.span_id = this.trace.spanId;
+    }
+    if (this.user) fields.user_id = this.user;
+    return (this.child = this.root.child(fields));
   }
 
   // PinoLogger.assign() replaces the store's logger with a child that carries more fields.

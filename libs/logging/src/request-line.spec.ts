@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@app/config';
 import { createRootLogger } from './logger.factory';
@@ -15,6 +15,8 @@ const CASES: Array<[RequestLineLevel, RequestLineFields]> = [
     'info',
     {
       requestId: 'req-1',
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
       userId: 'user-456',
       method: 'GET',
       route: '/',
@@ -27,6 +29,8 @@ const CASES: Array<[RequestLineLevel, RequestLineFields]> = [
     'warn',
     {
       requestId: 'a.b:c-d',
+      traceId: undefined,
+      spanId: undefined,
       userId: undefined,
       method: 'POST',
       route: 'UNMATCHED',
@@ -39,6 +43,8 @@ const CASES: Array<[RequestLineLevel, RequestLineFields]> = [
     'error',
     {
       requestId: 'r',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
       userId: 'u@x',
       method: 'DELETE',
       route: '/api/feedback/workflow/:workflowId',
@@ -51,6 +57,8 @@ const CASES: Array<[RequestLineLevel, RequestLineFields]> = [
     'debug',
     {
       requestId: 'r',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
       userId: undefined,
       method: 'GET',
       route: '/health/ready',
@@ -84,9 +92,11 @@ describe('the hand-rendered request line', () => {
         expect(JSON.parse(hand)).toMatchObject({
           msg: 'API Request',
           environment,
+          host: hostname(),
           path: CASES[i][1].path,
           status_code: CASES[i][1].statusCode,
         });
+        expect((JSON.parse(hand) as { trace_id?: string }).trace_id).toBe(CASES[i][1].traceId);
       }
       // The errors file gets the error-level line from both, the same way.
       const errors = readFileSync(join(dir, 'errors.log'), 'utf8').split('\n').filter(Boolean);

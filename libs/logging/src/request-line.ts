@@ -14,6 +14,8 @@ export const LEVEL_VALUES: Readonly<Record<string, number>> = {
 
 export interface RequestLineFields {
   requestId: string;
+  traceId: string | undefined;
+  spanId: string | undefined;
   userId: string | undefined;
   method: string;
   route: string;
@@ -26,6 +28,8 @@ export interface RequestLineFields {
 export function requestLinePinoFields(f: RequestLineFields): Record<string, unknown> {
   return {
     request_id: f.requestId,
+    trace_id: f.traceId,
+    span_id: f.spanId,
     user_id: f.userId,
     method: f.method,
     route: f.route,
@@ -51,15 +55,16 @@ export function cachedIsoTime(): () => string {
 
 /**
  * Renders the "API Request" line as the same JSON pino would write, without pino's general machinery: it is
- * the one line written for every request. Request and user ids passed the sane-id check and methods are HTTP
- * tokens, so they need no escaping; route templates are escaped once each; only the path is escaped per line.
+ * the one line written for every request. Request and user ids passed the sane-id check, trace and span ids are
+ * hex and methods are HTTP tokens, so they need no escaping; the host name is escaped once, with the base; route templates are escaped once each; only the path is escaped per line.
  */
 export function requestLineRenderer(base: {
   environment: string;
   version: string;
+  host: string;
   time: () => string;
 }): (level: RequestLineLevel, fields: RequestLineFields) => string {
-  const baseJson = `,"service":${JSON.stringify(SERVICE_NAME)},"environment":${JSON.stringify(base.environment)},"version":${JSON.stringify(base.version)}`;
+  const baseJson = `,"service":${JSON.stringify(SERVICE_NAME)},"environment":${JSON.stringify(base.environment)},"version":${JSON.stringify(base.version)},"host":${JSON.stringify(base.host)}`;
   const prefixes: Record<RequestLineLevel, string> = {
     debug: '{"level":"DEBUG"',
     info: '{"level":"INFO"',
@@ -75,8 +80,9 @@ export function requestLineRenderer(base: {
       if (routes.size < 10_000) routes.set(f.route, route);
     }
     const user = f.userId === undefined ? '' : `,"user_id":"${f.userId}"`;
+    const trace = f.traceId === undefined ? '' : `,"trace_id":"${f.traceId}","span_id":"${f.spanId}"`;
     return (
-      `${prefixes[level]}${base.time()}${baseJson},"request_id":"${f.requestId}"${user},"method":"${f.method}"` +
+      `${prefixes[level]}${base.time()}${baseJson},"request_id":"${f.requestId}"${trace}${user},"method":"${f.method}"` +
       `,"route":${route},"path":${JSON.stringify(f.path)},"status_code":${f.statusCode},"duration_ms":${f.durationMs}` +
       `,"msg":"API Request"}\n`
     );

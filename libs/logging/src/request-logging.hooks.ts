@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { routeOf } from '@app/common';
+import { requestTraceOf, routeOf } from '@app/common';
 import { AppLogger } from './app-logger.service';
 import { ROOT_LOGGER } from './logging.tokens';
 import type { RootLogger } from './logger.factory';
@@ -25,7 +25,12 @@ export class RequestLoggingHooks {
   /** Echoes the request id and enters the request context for everything the request does after this hook. */
   readonly onRequest = (request: WithContext, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     void reply.header('x-request-id', request.id);
-    const context = new RequestContext(this.root.logger, request.id, saneId(request.headers['x-user-id']));
+    const context = new RequestContext(
+      this.root.logger,
+      request.id,
+      saneId(request.headers['x-user-id']),
+      requestTraceOf(request),
+    );
     request[CONTEXT] = context;
     runInRequestContext(context, done);
   };
@@ -40,6 +45,7 @@ export class RequestLoggingHooks {
       // The query string is left out: it can carry tokens.
       path: query === -1 ? url : url.slice(0, query),
       userId: request[CONTEXT]?.userId,
+      trace: request[CONTEXT]?.trace,
     });
     done();
   };

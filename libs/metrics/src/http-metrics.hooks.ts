@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { routeOf } from '@app/common';
+import { requestTraceOf, routeOf } from '@app/common';
 import { errorTypeFor } from './error-type';
 import { MetricsService } from './metrics.service';
 
@@ -25,6 +25,7 @@ export class HttpMetricsHooks {
       status,
       reply.elapsedTime / 1000,
       status >= 400 ? errorTypeFor(request) : null,
+      requestTraceOf(request)?.traceId,
     );
     done();
   };

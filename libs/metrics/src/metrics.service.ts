@@ -4,7 +4,8 @@ import { getToken } from '@willsoto/nestjs-prometheus';
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
 import { METRIC_PREFIX, REQUEST_DURATION_BUCKETS } from './metrics.constants';
 import { METRICS } from './metrics.providers';
-import { RequestMetrics } from './request-metrics';
+import { textToOpenMetrics } from './openmetrics';
+import { RequestMetrics, type ExpositionFormat } from './request-metrics';
 
 /**
  * Owns this app's Prometheus registry: prom-client's default process metrics, the per-request families and every
@@ -33,6 +34,10 @@ export class MetricsService implements OnModuleInit {
         name: `${METRIC_PREFIX}errors_total`,
         help: 'Responses with status >= 400, by method and route template: the same labels as requests_total.',
       },
+      serverErrors: {
+        name: `${METRIC_PREFIX}server_errors_total`,
+        help: "Responses with status >= 500, by method and route template: 0 from the route's first request.",
+      },
       errorTypes: {
         name: `${METRIC_PREFIX}errors_by_type_total`,
         help: 'Responses with status >= 400, by method, route, status code and the exception class behind them.',
@@ -54,14 +59,21 @@ export class MetricsService implements OnModuleInit {
     statusCode: number,
     seconds: number,
     errorType: string | null,
+    traceId?: string,
   ): void {
-    this.requests.record(method, route, statusCode, seconds, errorType);
+    this.requests.record(method, route, statusCode, seconds, errorType, traceId);
   }
 
-  /** The exposition in the text format Prometheus asks for, as pieces to send one after another. */
-  async scrape(): Promise<{ contentType: string; chunks: string[] }> {
+  /** The exposition in the format asked for, as pieces to send one after another. */
+  async scrape(format: ExpositionFormat = 'prometheus'): Promise<{ contentType: string; chunks: string[] }> {
     // The request families first: they render in slices, the rest is small.
-    const requests = await this.requests.renderSlices();
-    return { contentType: this.registry.contentType, chunks: [...requests, await this.registry.metrics()] };
+    const requests = await this.requests.renderSlices(format);
+    const rest = await this.registry.metrics();
+    return format === 'openmetrics'
+      ? {
+          contentType: Registry.OPENMETRICS_CONTENT_TYPE,
+          chunks: [...requests, textToOpenMetrics(rest), '# EOF\n'],
+        }
+      : { contentType: Registry.PROMETHEUS_CONTENT_TYPE, chunks: [...requests, rest] };
   }
 }

@@ -5,27 +5,54 @@ export interface RequestFamilies {
   requests: { name: string; help: string };
   duration: { name: string; help: string; buckets: readonly number[] };
   errors: { name: string; help: string };
+  serverErrors: { name: string; help: string };
   errorTypes: { name: string; help: string };
+}
+
+/** The exposition formats /metrics speaks. */
+export type ExpositionFormat = 'prometheus' | 'openmetrics';
+
+/**
+ * The latest request of a counter or a bucket, as an OpenMetrics exemplar: its trace id (every request has one,
+ * and every request's log lines carry it), its value and when it was recorded. One per series or bucket, replaced
+ * by each request: bounded whatever the traffic.
+ */
+interface Exemplar {
+  traceId: string | undefined;
+  value: number;
+  // Epoch milliseconds.
+  time: number;
 }
 
 interface DurationSeries {
   labels: string;
   // Per-bucket (not cumulative) counts; the last slot is +Inf.
   buckets: Float64Array;
+  // The latest observation of each bucket, slot for slot.
+  exemplarTraces: Array<string | undefined>;
+  exemplarValues: Float64Array;
+  exemplarTimes: Float64Array;
   sum: number;
   count: number;
 }
 
-/** requests_total and errors_total of one method and route: the same labels, errors a subset. */
+/**
+ * requests_total, errors_total and server_errors_total of one method and route: the same labels, errors a
+ * subset of requests, server errors a subset of errors.
+ */
 interface RouteSeries {
   labels: string;
   requests: number;
   errors: number;
+  serverErrors: number;
+  lastError: Exemplar;
+  lastServerError: Exemplar;
 }
 
 interface ErrorTypeSeries {
   labels: string;
   count: number;
+  last: Exemplar;
 }
 
 /** Everything one (method, route, status[, error type]) request updates, looked up once. */
@@ -51,10 +78,16 @@ export function escapeLabelValue(value: string): string {
  * each time. Here a request does one Map lookup and a few additions, label strings are rendered once per series,
  * and a scrape renders in slices with the event loop free in between.
  *
- * requests_total and errors_total carry the same labels (method, route) and errors_total counts a subset, so the
- * documented `rate(errors_total[5m]) / rate(requests_total[5m])` is each route's error ratio; every route has an
- * errors_total series from its first request (0 until it fails), so a healthy route shows 0, not nothing. The
- * status code lives on the histogram, the exception class on errors_by_type_total.
+ * requests_total, errors_total (status >= 400) and server_errors_total (>= 500) carry the same labels (method,
+ * route), so the documented `rate(errors_total[5m]) / rate(requests_total[5m])` is each route's error ratio. Every
+ * route has both error series from its first request, at 0 until it fails: a healthy route shows 0, not
+ * nothing, and a route's first 5xx is an increase Prometheus sees (a series born at 1 has no increase). The
+ * status code lives on the histogram, the exception class on errors_by_type_total; those series are born with
+ * their first request, so alerts and ratios read server_errors_total.
+ *
+ * In OpenMetrics the duration buckets and the three error counters carry the latest request as an exemplar
+ * `{trace_id="..."}`. No `_created` samples: Prometheus 2 stores each as one more series per label set, and the
+ * zero-born error series already make every first error visible.
  */
 export class RequestMetrics {
   // Looked up by route, then method, then status (and error type): route templates are long-lived strings whose
@@ -72,8 +105,18 @@ export class RequestMetrics {
     this.les = [...families.duration.buckets.map((b) => `,le="${b}"} `), ',le="+Inf"} '];
   }
 
-  /** Counts one finished request; `errorType` is set for error responses (status >= 400) only. */
-  record(method: string, route: string, statusCode: number, seconds: number, errorType: string | null): void {
+  /**
+   * Counts one finished request; `errorType` is set for error responses (status >= 400) only; `traceId` becomes
+   * the exemplar of its bucket and error counters.
+   */
+  record(
+    method: string,
+    route: string,
+    statusCode: number,
+    seconds: number,
+    errorType: string | null,
+    traceId?: string,
+  ): void {
     let methods = this.byRoute.get(route);
     if (methods === undefined) this.byRoute.set(route, (methods = new Map()));
     let statuses = methods.get(method);
@@ -81,32 +124,46 @@ export class RequestMetrics {
     // Successes by status number; errors by status and error type, which are rarer.
     const key = errorType === null ? statusCode : `${statusCode} ${errorType}`;
     const entry = statuses.get(key) ?? this.createEntry(statuses, key, method, route, statusCode, errorType);
-    entry.route.requests++;
+    const now = Date.now();
+    const routeSeries = entry.route;
+    routeSeries.requests++;
     if (entry.errorType !== null) {
-      entry.route.errors++;
+      routeSeries.errors++;
+      mark(routeSeries.lastError, traceId, now);
       entry.errorType.count++;
+      mark(entry.errorType.last, traceId, now);
+      if (statusCode >= 500) {
+        routeSeries.serverErrors++;
+        mark(routeSeries.lastServerError, traceId, now);
+      }
     }
     const duration = entry.duration;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && seconds > bounds[i]) i++;
     duration.buckets[i]++;
+    duration.exemplarTraces[i] = traceId;
+    duration.exemplarValues[i] = seconds;
+    duration.exemplarTimes[i] = now;
     duration.sum += seconds;
     duration.count++;
   }
 
-  /** The families in the Prometheus text format. */
-  async render(): Promise<string> {
-    return (await this.renderSlices()).join('');
+  /** The families in the Prometheus text format, or in OpenMetrics (without its closing `# EOF`). */
+  async render(format: ExpositionFormat = 'prometheus'): Promise<string> {
+    return (await this.renderSlices(format)).join('');
   }
 
   /**
-   * The families in the Prometheus text format, as consecutive pieces of ~50 series each, rendered with the
-   * event loop free in between. Sent one after another, they spare the ~3 ms that joining 1.3 MB (10,000
-   * series) into one string takes here, and the same again to encode it in one piece.
+   * The families as consecutive pieces of ~50 series each, rendered with the event loop free in between. Sent
+   * one after another, they spare the ~3 ms that joining 1.3 MB (10,000 series) into one string takes here, and
+   * the same again to encode it in one piece. OpenMetrics differs in three ways: a counter family is named
+   * without `_total` in its HELP and TYPE lines, samples carry exemplars, and HELP escapes double quotes.
    */
-  async renderSlices(): Promise<string[]> {
-    const { requests, duration, errors, errorTypes } = this.families;
+  async renderSlices(format: ExpositionFormat = 'prometheus'): Promise<string[]> {
+    const { requests, duration, errors, serverErrors, errorTypes } = this.families;
+    const open = format === 'openmetrics';
+    const ex = open ? exemplarOf : noExemplar;
     // Each slice is joined into one flat string as it is finished: a single join of thousands of
     // concatenated pieces at the end held the event loop for ~5 ms on its own.
     const slices: string[] = [];
@@ -115,21 +172,27 @@ export class RequestMetrics {
       slices.push(out.join(''));
       out = [];
     };
-    const header = (name: string, help: string, type: string) =>
-      `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
-    // Snapshots: series created while a slice waits are picked up by the next scrape. Both counters of a route
+    const header = (name: string, help: string, type: 'counter' | 'histogram') => {
+      const family = open && type === 'counter' ? name.replace(/_total$/, '') : name;
+      const text = open ? help.replaceAll('"', '\\"') : help;
+      return `# HELP ${family} ${text}\n# TYPE ${family} ${type}\n`;
+    };
+    // Snapshots: series created while a slice waits are picked up by the next scrape. The counters of a route
     // are read in one go, so errors_total never runs ahead of requests_total within a scrape.
     const routes = [...this.routes.values()];
     const durations = [...this.durations.values()];
     const errorLines = [header(errors.name, errors.help, 'counter')];
+    const serverErrorLines = [header(serverErrors.name, serverErrors.help, 'counter')];
     out.push(header(requests.name, requests.help, 'counter'));
     for (const s of routes) {
       out.push(`${requests.name}{${s.labels}} ${s.requests}\n`);
-      errorLines.push(`${errors.name}{${s.labels}} ${s.errors}\n`);
+      errorLines.push(`${errors.name}{${s.labels}} ${s.errors}${ex(s.lastError)}\n`);
+      serverErrorLines.push(`${serverErrors.name}{${s.labels}} ${s.serverErrors}${ex(s.lastServerError)}\n`);
     }
-    out.push(errorLines.join(''));
+    out.push(errorLines.join(''), serverErrorLines.join(''));
     out.push(header(errorTypes.name, errorTypes.help, 'counter'));
-    for (const s of this.errorTypes.values()) out.push(`${errorTypes.name}{${s.labels}} ${s.count}\n`);
+    for (const s of this.errorTypes.values())
+      out.push(`${errorTypes.name}{${s.labels}} ${s.count}${ex(s.last)}\n`);
     out.push(header(duration.name, duration.help, 'histogram'));
     const bucket = `${duration.name}_bucket{`;
     for (let n = 0; n < durations.length; n++) {
@@ -142,7 +205,11 @@ export class RequestMetrics {
       let cumulative = 0;
       for (let i = 0; i < this.les.length; i++) {
         cumulative += s.buckets[i];
-        lines += `${bucket}${s.labels}${this.les[i]}${cumulative}\n`;
+        lines += `${bucket}${s.labels}${this.les[i]}${cumulative}`;
+        lines +=
+          open && s.buckets[i] > 0
+            ? `${exemplarText(s.exemplarTraces[i], s.exemplarValues[i], s.exemplarTimes[i])}\n`
+            : '\n';
       }
       out.push(
         `${lines}${duration.name}_sum{${s.labels}} ${s.sum}\n${duration.name}_count{${s.labels}} ${s.count}\n`,
@@ -164,13 +231,29 @@ export class RequestMetrics {
     const base = `method="${HTTP_METHODS.has(method) ? method : OTHER}",route="${escapeLabelValue(route)}"`;
     let routeSeries = this.routes.get(base);
     if (routeSeries === undefined) {
-      routeSeries = { labels: base, requests: 0, errors: 0 };
+      routeSeries = {
+        labels: base,
+        requests: 0,
+        errors: 0,
+        serverErrors: 0,
+        lastError: noEvent(),
+        lastServerError: noEvent(),
+      };
       this.routes.set(base, routeSeries);
     }
     const withStatus = `${base},status_code="${statusCode}"`;
     let duration = this.durations.get(withStatus);
     if (duration === undefined) {
-      duration = { labels: withStatus, buckets: new Float64Array(this.les.length), sum: 0, count: 0 };
+      const slots = this.les.length;
+      duration = {
+        labels: withStatus,
+        buckets: new Float64Array(slots),
+        exemplarTraces: new Array<string | undefined>(slots).fill(undefined),
+        exemplarValues: new Float64Array(slots),
+        exemplarTimes: new Float64Array(slots),
+        sum: 0,
+        count: 0,
+      };
       this.durations.set(withStatus, duration);
     }
     let typeSeries: ErrorTypeSeries | null = null;
@@ -178,7 +261,7 @@ export class RequestMetrics {
       const labels = `${withStatus},error_type="${escapeLabelValue(errorType)}"`;
       typeSeries = this.errorTypes.get(labels) ?? null;
       if (typeSeries === null) {
-        typeSeries = { labels, count: 0 };
+        typeSeries = { labels, count: 0, last: noEvent() };
         this.errorTypes.set(labels, typeSeries);
       }
     }
@@ -186,4 +269,27 @@ export class RequestMetrics {
     statuses.set(key, entry);
     return entry;
   }
+}
+
+function noEvent(): Exemplar {
+  return { traceId: undefined, value: 0, time: 0 };
+}
+
+function mark(exemplar: Exemplar, traceId: string | undefined, now: number): void {
+  exemplar.traceId = traceId;
+  exemplar.value = 1;
+  exemplar.time = now;
+}
+
+/** ` # {trace_id="..."} <value> <timestamp>`: an OpenMetrics exemplar (an empty label set without a trace). */
+function exemplarText(traceId: string | undefined, value: number, timeMs: number): string {
+  return ` # {${traceId === undefined ? '' : `trace_id="${traceId}"`}} ${value} ${timeMs / 1000}`;
+}
+
+function exemplarOf(exemplar: Exemplar): string {
+  return exemplar.time === 0 ? '' : exemplarText(exemplar.traceId, exemplar.value, exemplar.time);
+}
+
+function noExemplar(): string {
+  return '';
 }

@@ -19,17 +19,19 @@ export const DOCS_PATH = '/api/docs';
  * Every per-request hook of the service, in the order it runs. This is the only place that adds request hooks.
  *
  * onRequest:
- *   1. request context: echo `x-request-id`, enter the AsyncLocalStorage context (request id, user) that every
- *      logger reads; everything after this, handlers and filters included, runs inside it
- *   2. security headers (computed once at start), and `Connection: close` once shutdown has begun, so clients
+ *   1. trace: the caller's trace (`sentry-trace`, `traceparent`) or a new one, answered in `traceresponse`; in
+ *      tracing mode a sampled request's transaction starts here and is active for the rest of the request
+ *   2. request context: echo `x-request-id`, enter the AsyncLocalStorage context (request id, trace, user) that
+ *      every logger reads; everything after this, handlers and filters included, runs inside it
+ *   3. security headers (computed once at start), and `Connection: close` once shutdown has begun, so clients
  *      reconnect elsewhere instead of sending on a connection the server is about to close
- *   3. the request deadline: a request still unanswered after REQUEST_DEADLINE_MS is answered 503 (0: off)
- *   4. tracing: start the request's transaction when sampled (tracing mode only)
+ *   4. the request deadline: a request still unanswered after REQUEST_DEADLINE_MS is answered 503 (0: off)
  * onResponse (after the response is sent, with its final status and route):
  *   5. the request deadline forgets the request
- *   6. metrics: requests_total, request_duration_seconds, errors_total
+ *   6. metrics: requests_total, server_errors_total, errors_total, request_duration_seconds (with the trace id
+ *      as exemplar)
  *   7. the "API Request" log line
- *   8. tracing: end the transaction
+ *   8. tracing: end the transaction (tracing mode only)
  * onRequestAbort (the client went away): the request deadline forgets the request
  * onSend, only on the routes marked AggregateResponse (attached when the route is added, so no other request
  *   pays for it): ETag and Cache-Control, and 304 with no body for an If-None-Match that matches
@@ -51,17 +53,14 @@ export function registerRequestPipeline(app: NestFastifyApplication): void {
     done();
   };
 
-  const onRequest: Hook[] = [logging.onRequest, headers];
+  const onRequest: Hook[] = [tracing.onRequest, logging.onRequest, headers];
   const onResponse: Hook[] = [metrics.onResponse, logging.onResponse];
   if (deadline) {
     onRequest.push(deadline.onRequest);
     onResponse.unshift(deadline.onResponse);
     fastify.addHook('onRequestAbort', deadline.onRequestAbort);
   }
-  if (tracing.onRequest && tracing.onResponse) {
-    onRequest.push(tracing.onRequest);
-    onResponse.push(tracing.onResponse);
-  }
+  if (tracing.onResponse) onResponse.push(tracing.onResponse);
   for (const hook of onRequest) fastify.addHook('onRequest', hook);
   for (const hook of onResponse) fastify.addHook('onResponse', hook);
   fastify.addHook('onRoute', (route) => {
