@@ -120,6 +120,60 @@ describePostgres('Sentry tracing mode in the running service', () => {
     expect(app.output()).toContain('Sentry on, tracing 100 % of requests');
   });
 
+  it('continues a W3C traceparent: sampled into the transaction, whose ids traceresponse and the log lines name', async () => {
+    const app = await startBuiltApp({
+      SENTRY_DSN: receiver.dsn,
+      SENTRY_TRACES_SAMPLE_RATE: '0.01',
+      DATABASE_URL: db.url,
+    });
+    const traceId = '7'.repeat(32);
+    const before = receiver.transactions().length;
+    try {
+      // Not sampled by the caller: no transaction, whatever the local rate.
+      const unsampled = await fetch(`${app.url}/`, {
+        headers: { traceparent: `00-${'6'.repeat(32)}-${'1'.repeat(16)}-00` },
+      });
+      expect(unsampled.headers.get('traceresponse')).toMatch(
+        new RegExp(`^00-${'6'.repeat(32)}-[0-9a-f]{16}-00$`),
+      );
+      const sampled = await fetch(`${app.url}/`, {
+        headers: { traceparent: `00-${traceId}-${'2'.repeat(16)}-01` },
+      });
+      const [, responseTrace, spanId, flags] = sampled.headers.get('traceresponse')!.split('-');
+      expect([responseTrace, flags]).toEqual([traceId, '01']);
+      const [transaction] = await receiver.waitFor(
+        () =>
+          receiver
+            .transactions()
+            .slice(before)
+            .filter((t) => t.transaction === 'GET /'),
+        1,
+      );
+      expect((transaction.contexts as { trace: Record<string, string> }).trace).toMatchObject({
+        trace_id: traceId,
+        span_id: spanId,
+        parent_span_id: '2'.repeat(16),
+      });
+      const requestId = sampled.headers.get('x-request-id')!;
+      await app.stop();
+      const lines = readFileSync(join(app.cwd, 'logs', 'terra_constellata.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.request_id === requestId);
+      expect(lines.map((line) => line.msg)).toContain('API Request');
+      for (const line of lines) expect(line).toMatchObject({ trace_id: traceId, span_id: spanId });
+      expect(
+        receiver
+          .transactions()
+          .slice(before)
+          .filter((t) => (t.contexts as { trace: { trace_id: string } }).trace.trace_id === '6'.repeat(32)),
+      ).toEqual([]);
+    } finally {
+      await app.stop();
+    }
+  });
+
   it("follows an upstream service's sampling decision from its sentry-trace header", async () => {
     const app = await startBuiltApp({
       SENTRY_DSN: receiver.dsn,

@@ -14,3 +14,8 @@ export function findBinary(name: string, install: string): string | null {
     return null;
   }
 }
+
+/** `describe` when the binary was found; otherwise `describe.skip`, and findBinary has printed why. */
+export function describeIfBinary(path: string | null): jest.Describe {
+  return path ? describe : describe.skip;
+}
