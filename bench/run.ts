@@ -1,4 +1,4 @@
-// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|growth|learning|all] [--rounds N] [--duration S] [--smoke]
+// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|growth|learning|all] [--rounds N] [--duration S] [--knobs name,...] [--smoke]
 // Every figure is measured in this run, on this machine, against a baseline measured beside it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +35,8 @@ export interface BenchOptions {
   rounds: number;
   duration: number;
   smoke: boolean;
+  /** knobs: only the settings whose name contains one of these (the production default always runs). */
+  knobs?: string[];
 }
 
 const machine = () => ({
@@ -656,6 +658,11 @@ export async function knobs(options: BenchOptions) {
       env: base,
       script: join(SERVERS, 'full-with-middleware.js'),
     },
+    {
+      name: 'no trace context (no trace ids in logs, traceresponse or exemplars)',
+      env: base,
+      script: join(SERVERS, 'full-without-trace.js'),
+    },
     { name: 'no request deadline (REQUEST_DEADLINE_MS=0)', env: { ...base, REQUEST_DEADLINE_MS: '0' } },
     { name: 'no log files (LOG_DIR=)', env: { ...base, LOG_DIR: '' } },
     { name: 'no console (LOG_CONSOLE=off)', env: { ...base, LOG_CONSOLE: 'off' } },
@@ -666,6 +673,12 @@ export async function knobs(options: BenchOptions) {
     { name: 'tracing 10 %', env: { ...base, SENTRY_TRACES_SAMPLE_RATE: '0.1' } },
     { name: 'tracing 100 %', env: { ...base, SENTRY_TRACES_SAMPLE_RATE: '1' } },
   ];
+  if (options.knobs)
+    variants.splice(
+      1,
+      variants.length,
+      ...variants.slice(1).filter((v) => options.knobs!.some((wanted) => v.name.includes(wanted))),
+    );
   const servers: Server[] = [];
   try {
     for (const [i, v] of variants.entries())
@@ -793,6 +806,7 @@ async function main(): Promise<void> {
     smoke,
     rounds: Number(arg('rounds', smoke ? '1' : '8')),
     duration: Number(arg('duration', smoke ? '1' : '2')),
+    knobs: args.includes('--knobs') ? arg('knobs', '').split(',') : undefined,
   };
   const scenario = arg('scenario', 'all');
   const wanted =

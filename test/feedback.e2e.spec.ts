@@ -16,7 +16,7 @@ import {
 import { clearFeedback, feedbackRow, rebuildFromRows } from './support/feedback-row';
 import { createTestApp, type TestApp } from './support/app';
 import { ENGINES } from './support/engines';
-import { parseExposition, valueOf } from './support/exposition';
+import { parseExposition, valueOf, valueOrZero } from './support/exposition';
 
 const DAY = 86_400_000;
 
@@ -528,7 +528,7 @@ for (const engine of ENGINES) {
       const labels = { target_type: 'artwork', category: 'usability' };
       expect(
         valueOf(after, 'terra_constellata_feedback_received_total', labels) -
-          valueOf(before, 'terra_constellata_feedback_received_total', labels),
+          valueOrZero(before, 'terra_constellata_feedback_received_total', labels),
       ).toBe(2);
       await sleep(400);
       const line = readFileSync(join(t.config.logDir, 'terra_constellata.log'), 'utf8')

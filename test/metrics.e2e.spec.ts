@@ -8,7 +8,7 @@ import request from 'supertest';
 import { BusinessMetrics } from '@app/metrics';
 import { createTestApp, type TestApp } from './support/app';
 import { findBinary } from './support/binaries';
-import { parseExposition, seriesOf, valueOf, type Sample } from './support/exposition';
+import { parseExposition, seriesOf, valueOf, valueOrZero, type Sample } from './support/exposition';
 import { ProbeController } from './support/probe.controller';
 
 const P = 'terra_constellata_';
@@ -40,7 +40,7 @@ describe('GET /metrics and the HTTP metrics', () => {
     await act();
     const after = await scrape();
     return (name: string, labels: Record<string, string>) =>
-      valueOf(after, name, labels) - valueOf(before, name, labels);
+      valueOf(after, name, labels) - valueOrZero(before, name, labels);
   }
 
   const http = (method: string, route: string, status: number) => ({
@@ -258,7 +258,11 @@ describe('GET /metrics and the HTTP metrics', () => {
     const samples = await scrape();
     expect(valueOf(samples, `${P}memory_usage_bytes`, { type: 'rss' })).toBeGreaterThan(10_000_000);
     expect(valueOf(samples, `${P}memory_usage_bytes`, { type: 'heap_used' })).toBeGreaterThan(1_000_000);
-    expect(valueOf(samples, `${P}cpu_usage_percent`)).toBeGreaterThanOrEqual(0);
+    // One series, labelled with where the figure comes from (cgroup v2 files, else the host's cores).
+    const cpu = samples.filter((s) => s.name === `${P}cpu_usage_percent`);
+    expect(cpu.map((s) => Object.keys(s.labels))).toEqual([['source']]);
+    expect(['cgroup', 'host']).toContain(cpu[0].labels.source);
+    expect(valueOf(samples, `${P}cpu_usage_percent`, cpu[0].labels)).toBeGreaterThanOrEqual(0);
     // supertest holds the scrape's own connection open while it is served.
     expect(valueOf(samples, `${P}active_connections`)).toBeGreaterThanOrEqual(1);
     expect(
@@ -283,7 +287,7 @@ describe('GET /metrics and the HTTP metrics', () => {
     business.feedbackReceived('spaceship', 'bug');
     const after = await scrape();
     const d = (name: string, labels: Record<string, string>) =>
-      valueOf(after, name, labels) - valueOf(before, name, labels);
+      valueOf(after, name, labels) - valueOrZero(before, name, labels);
     expect(d(`${P}workflows_started_total`, { workflow_type: 'map_rendering' })).toBe(1);
     expect(d(`${P}workflows_started_total`, { workflow_type: 'other' })).toBe(1);
     expect(d(`${P}workflows_completed_total`, { workflow_type: 'map_rendering' })).toBe(1);
@@ -355,11 +359,13 @@ describe('MetricsModule hygiene', () => {
         method: 'GET',
         route: '/',
       });
-      const rootB = valueOf(parseExposition(textB), `${P}requests_total`, {
+      // B's registry is its own: A's request is not in it, not even as a series.
+      const rootB = valueOrZero(parseExposition(textB), `${P}requests_total`, {
         method: 'GET',
         route: '/',
       });
       expect([rootA, rootB]).toEqual([1, 0]);
+      expect(textB).not.toContain(`${P}requests_total{method="GET",route="/"}`);
       expect(globalRegistry.getMetricsAsArray()).toEqual([]);
     } finally {
       await a.close();

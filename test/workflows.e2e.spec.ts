@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { createTestApp, type TestApp } from './support/app';
 import { ENGINES } from './support/engines';
-import { parseExposition, valueOf, type Sample } from './support/exposition';
+import { parseExposition, valueOf, valueOrZero, type Sample } from './support/exposition';
 import { logql } from './support/logql';
 
 for (const engine of ENGINES) {
@@ -17,7 +17,7 @@ for (const engine of ENGINES) {
     const scrape = async () => parseExposition((await request(server).get('/metrics').expect(200)).text);
     const delta = (before: Sample[], after: Sample[], name: string, labels: Record<string, string>) =>
       valueOf(after, `terra_constellata_${name}`, labels) -
-      valueOf(before, `terra_constellata_${name}`, labels);
+      valueOrZero(before, `terra_constellata_${name}`, labels);
 
     beforeAll(async () => {
       const setup = await engine.setup();

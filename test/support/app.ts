@@ -8,6 +8,7 @@ import { parseConfig, type AppConfig } from '@app/config';
 import { AppModule } from '../../apps/api/src/app.module';
 import { APP_OPTIONS, configureApp, createFastifyAdapter } from '../../apps/api/src/app.setup';
 import { captureResponses, ContractChecker, type Captured } from './contract';
+import { assertNoDuplicateKeys } from './log-lines';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -76,6 +77,8 @@ export async function createTestApp(
       } finally {
         await app.close();
       }
+      // Once the files are flushed: no line of this app wrote a key twice.
+      assertNoDuplicateKeys(config.logDir);
     })());
   return {
     app,

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertNoDuplicateKeys } from './log-lines';
 
 export const BUILT_MAIN = join(__dirname, '..', '..', 'dist', 'apps', 'api', 'src', 'main.js');
 
@@ -63,7 +64,10 @@ export async function startBuiltApp(env: Record<string, string>, script = BUILT_
     output: () => out,
     stop: async () => {
       child.kill('SIGTERM');
-      return exited;
+      const result = await exited;
+      // No line this process wrote, to its console or its files, has a key twice.
+      assertNoDuplicateKeys(join(cwd, 'logs'), out);
+      return result;
     },
   };
 }

@@ -22,14 +22,31 @@ export function parseExposition(text: string): Sample[] {
   return samples;
 }
 
-/** The value of the one sample with this name and exactly these labels; 0 when the series does not exist yet. */
+/** The value of the one sample with this name and exactly these labels; throws when no such series exists. */
 export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const value = lookup(samples, name, labels);
+  if (value === undefined)
+    throw new Error(
+      `no series ${name}${JSON.stringify(labels)} in the exposition (a typo, or a missing label?)`,
+    );
+  return value;
+}
+
+/**
+ * As valueOf, but 0 when the series does not exist: for the scrape taken before an action, when the action is
+ * what creates the series. Read the scrape after it with valueOf.
+ */
+export function valueOrZero(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return lookup(samples, name, labels) ?? 0;
+}
+
+function lookup(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
   const wanted = JSON.stringify(Object.entries(labels).sort());
   const found = samples.filter(
     (s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === wanted,
   );
   if (found.length > 1) throw new Error(`${name} ${wanted} matched ${found.length} samples`);
-  return found[0]?.value ?? 0;
+  return found[0]?.value;
 }
 
 /** Distinct label sets per metric family, with a histogram's buckets, sum and count counted as one series. */

@@ -131,9 +131,14 @@ export class AppLogger {
     fields: Fields | string,
     message?: string,
   ): void {
-    const logger: AppPinoLogger = currentRequestContext()?.logger ?? this.root.logger;
-    if (typeof fields === 'string') logger[level](fields);
-    else logger[level](fields, message);
+    if (typeof fields === 'string') {
+      const logger: AppPinoLogger = currentRequestContext()?.logger ?? this.root.logger;
+      logger[level](fields);
+      return;
+    }
+    // Merged into the request's fields rather than written through its child logger, whose bindings pino would
+    // write again beside a request_id or user_id the caller passes: one key, once, per line.
+    this.root.logger[level](this.withRequest(fields), message);
   }
 
   private report(fields: Fields): ErrorReport {
