@@ -411,6 +411,8 @@ describe('monitoring configuration checked by the real tools', () => {
       ['docker-compose.yml'],
       ['docker-compose.monitoring.yml'],
       ['docker-compose.yml', 'docker-compose.monitoring.yml'],
+      // The dev loop (test/compose.spec.ts checks what it changes).
+      ['docker-compose.monitoring.yml', 'docker-compose.dev.yml'],
     ]) {
       const result = composeRun([...files.flatMap((f) => ['-f', f]), 'config', '-q'], env);
       expect(result.output).toBe('');
