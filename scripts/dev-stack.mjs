@@ -10,8 +10,9 @@
 //    without Alertmanager when SLACK_WEBHOOK_URL is not an http(s) URL (it would refuse to start), saying so.
 // --write-only stops after step 3's mkdir: the files, no containers.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseEnv } from 'dotenv';
 import { parseDocument } from 'yaml';
 
 const root = join(import.meta.dirname, '..');
@@ -56,7 +57,9 @@ const files = ['-f', 'docker-compose.monitoring.yml', '-f', 'docker-compose.dev.
 const run = (more, stdio = 'inherit') =>
   spawnSync(compose[0], [...compose.slice(1), ...files, ...more], { cwd: root, stdio, encoding: 'utf8' });
 let services = [];
-if (!/^https?:\/\/./.test(process.env.SLACK_WEBHOOK_URL ?? '')) {
+// docker-compose reads .env for its variables too, with the environment first.
+const dotenv = existsSync(join(root, '.env')) ? parseEnv(readFileSync(join(root, '.env'))) : {};
+if (!/^https?:\/\/./.test(process.env.SLACK_WEBHOOK_URL || dotenv.SLACK_WEBHOOK_URL || '')) {
   const listed = run(['config', '--services'], ['ignore', 'pipe', 'inherit']);
   if (listed.status !== 0) process.exit(listed.status ?? 1);
   services = listed.stdout.split('\n').filter((name) => name && !name.startsWith('alertmanager'));
