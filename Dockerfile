@@ -19,11 +19,15 @@ ENV NODE_ENV=production \
     LOG_DIR=/app/logs \
     SQLITE_PATH=/app/data/terra_constellata.sqlite
 WORKDIR /app
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --chown=node:node package.json ./
-RUN mkdir -p /app/logs /app/data && chown node:node /app/logs /app/data
-USER node
+# UID and GID 10001: above the range host users get (kube-score's container-security-context-user-group-id asks
+# for >= 10000), so a container escape does not land on a real account; deploy/k8s runs the pods with the same ids.
+# The files belong to root and are read-only for the service; it writes only to logs/ and data/.
+RUN groupadd --gid 10001 terra && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin terra
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+RUN mkdir -p /app/logs /app/data && chown 10001:10001 /app/logs /app/data
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -326,7 +326,7 @@ describe('monitoring configuration files', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
     expect(dockerfile).toContain('npm prune --omit=dev');
-    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^USER 10001:10001$/m);
     expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/live/);
     expect(dockerfile).toContain('CMD ["node", "dist/apps/api/src/main.js"]');
   });
@@ -411,6 +411,8 @@ describe('monitoring configuration checked by the real tools', () => {
       ['docker-compose.yml'],
       ['docker-compose.monitoring.yml'],
       ['docker-compose.yml', 'docker-compose.monitoring.yml'],
+      // The dev loop (test/compose.spec.ts checks what it changes).
+      ['docker-compose.monitoring.yml', 'docker-compose.dev.yml'],
     ]) {
       const result = composeRun([...files.flatMap((f) => ['-f', f]), 'config', '-q'], env);
       expect(result.output).toBe('');

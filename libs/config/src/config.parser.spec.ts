@@ -120,7 +120,14 @@ describe('parseConfig', () => {
       'SENTRY_TRACES_SAMPLE_RATE is "half"; expected a number from 0 to 1',
     ],
     [{ SENTRY_DSN: 'not a dsn' }, 'SENTRY_DSN is not a URL'],
-    [{ SENTRY_DSN: 'https://o1.ingest.sentry.io/42' }, 'SENTRY_DSN is not a Sentry DSN'],
+    [
+      { SENTRY_DSN: 'https://o1.ingest.sentry.io/42' },
+      'SENTRY_DSN is not a Sentry DSN: it has no public key',
+    ],
+    [
+      { SENTRY_DSN: 'ftp://abc@o1.ingest.sentry.io/42' },
+      'SENTRY_DSN is not a Sentry DSN: its scheme is "ftp"',
+    ],
     [{ FEEDBACK_FLAG_THRESHOLD: '7' }, 'FEEDBACK_FLAG_THRESHOLD is "7"; expected a number from 1 to 5'],
     [{ LOG_CONSOLE: 'color' }, 'LOG_CONSOLE is "color"; expected one of pretty, json, off'],
     [{ LOG_MAX_FILES: '0' }, 'LOG_MAX_FILES is "0"; expected an integer from 1 to 1000'],
@@ -133,6 +140,30 @@ describe('parseConfig', () => {
     expect(error.message).not.toContain('\n');
     expect(error.variable).toBe(Object.keys(env)[0]);
   });
+
+  // The placeholders a first-time user copies from the original monitoring document: the service still refuses
+  // them, and the one line says what a DSN looks like and that leaving it unset turns Sentry off.
+  it.each([
+    [
+      'https://your-dsn@sentry.io/project-id',
+      'Invalid configuration: SENTRY_DSN is not a Sentry DSN: its path "/project-id" does not end in a numeric project id; a DSN looks like https://<public_key>@<host>/<project_id> (unset means Sentry off)',
+    ],
+    [
+      'your-development-dsn',
+      'Invalid configuration: SENTRY_DSN is not a URL; a DSN looks like https://<public_key>@<host>/<project_id> (unset means Sentry off)',
+    ],
+  ])(
+    'refuses the placeholder DSN %j in one line that shows a DSN and how to turn Sentry off',
+    (dsn, line) => {
+      const error = errorOf({ SENTRY_DSN: dsn });
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toBe(line);
+      // A real DSN of the same shape is accepted, so the message describes what passes.
+      expect(parseConfig({ SENTRY_DSN: 'https://0123abcd@o42.ingest.sentry.io/4507' }).sentryDsn).toBe(
+        'https://0123abcd@o42.ingest.sentry.io/4507',
+      );
+    },
+  );
 
   it('never echoes a database password in its message', () => {
     const error = errorOf({ DATABASE_URL: 'postgres://app:hunter2@' });

@@ -108,7 +108,9 @@ function postgresUrl(raw: string): string | { reason: string } {
   return raw;
 }
 
-const SENTRY_DSN = 'expected https://<public_key>@<host>/<project_id> (unset means Sentry off)';
+const SENTRY_DSN = 'a DSN looks like https://<public_key>@<host>/<project_id> (unset means Sentry off)';
+// Names the part that is wrong, so that a copied placeholder (https://your-dsn@sentry.io/project-id) is
+// recognised as one; the value itself is not repeated (a DSN carries its project's key).
 function sentryDsn(raw: string): string | { reason: string } {
   let url: URL;
   try {
@@ -116,9 +118,15 @@ function sentryDsn(raw: string): string | { reason: string } {
   } catch {
     return { reason: `is not a URL; ${SENTRY_DSN}` };
   }
-  const ok =
-    (url.protocol === 'http:' || url.protocol === 'https:') && url.username && /\/\d+$/.test(url.pathname);
-  return ok ? raw : { reason: `is not a Sentry DSN; ${SENTRY_DSN}` };
+  const wrong =
+    url.protocol !== 'http:' && url.protocol !== 'https:'
+      ? `its scheme is "${url.protocol.slice(0, -1)}", not https`
+      : !url.username
+        ? 'it has no public key before the @'
+        : !/\/\d+$/.test(url.pathname)
+          ? `its path "${url.pathname}" does not end in a numeric project id`
+          : undefined;
+  return wrong ? { reason: `is not a Sentry DSN: ${wrong}; ${SENTRY_DSN}` } : raw;
 }
 
 /** Every environment variable the service reads, with its default; the one declaration of the configuration. */
