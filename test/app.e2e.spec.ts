@@ -191,6 +191,26 @@ describe('the app over HTTP (development configuration)', () => {
   });
 });
 
+describe.each(['staging', 'test', 'production'])('the app over HTTP (%s configuration)', (environment) => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ ENVIRONMENT: environment }, { controllers: [ProbeController] });
+  });
+
+  afterAll(() => t.close());
+
+  it('answers a 500 without its stack (only development shows it)', async () => {
+    const res = await request(t.app.getHttpServer()).get('/e2e-probe/boom').expect(500);
+    expect(res.body).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'Internal server error',
+      request_id: res.headers['x-request-id'],
+    });
+  });
+});
+
 describe('the built service (dist/apps/api/src/main.js)', () => {
   // Fails before listening, so it is run directly rather than through startBuiltApp.
   function runToExit(

@@ -142,7 +142,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       request_id: requestId,
     };
     // Stacks help a developer at the desk; in production they would tell an attacker about the code.
-    if (!this.config.isProduction && exception instanceof Error) body.stack = exception.stack;
+    // Development only: staging is production's rehearsal and answers as production does.
+    if (this.config.environment === 'development' && exception instanceof Error) body.stack = exception.stack;
     return body;
   }
 }
