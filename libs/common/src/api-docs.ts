@@ -1,6 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+// @nestjs/swagger exports these OpenAPI types only from its dist folder; a type-only import, so the typecheck in
+// `npm test` fails the day they move.
 import type { HeaderObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { TRACERESPONSE_PATTERN } from './request-trace';
 
