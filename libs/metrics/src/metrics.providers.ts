@@ -42,7 +42,7 @@ const own = { registers: [] };
 const droppedSeen = new WeakMap<Counter, Record<DropReason, number>>();
 
 /**
- * Every metric of the service but the three per-request families (RequestMetrics), declared once, as
+ * Every metric of the service but the per-request families (RequestMetrics), declared once, as
  * @willsoto/nestjs-prometheus providers. Values another module owns are set by it (injected) or computed at
  * scrape time by the collector it registers (MetricCollectors).
  */
