@@ -629,12 +629,13 @@ export async function soak(options: BenchOptions) {
   }
 }
 
-/** The service's log file writer against pino-roll in a worker thread: CPU per line, same run. */
+/** The service's log file writer against pino-roll in a worker thread and SonicBoom: CPU per line, same run. */
 export async function logwriters(options: BenchOptions) {
   const result = await compareLogWriters(options.smoke ? 20_000 : 200_000, options.smoke ? 1 : 5);
   printTable('Log file writers: whole-process CPU µs per request line, medians', [
     { writer: 'own (RotatingFileStream, batched, main thread)', 'CPU µs/line': result.own },
     { writer: 'pino-roll (pino transport, worker thread)', 'CPU µs/line': result.pinoRoll },
+    { writer: 'SonicBoom, minLength 4096 (main thread, no rotation)', 'CPU µs/line': result.sonicBoom },
   ]);
   const summary = {
     scenario: 'logwriters',
@@ -662,6 +663,16 @@ export async function knobs(options: BenchOptions) {
       name: 'no trace context (no trace ids in logs, traceresponse or exemplars)',
       env: base,
       script: join(SERVERS, 'full-without-trace.js'),
+    },
+    {
+      name: 'request line through pino instead of the hand renderer',
+      env: base,
+      script: join(SERVERS, 'full-request-line-pino.js'),
+    },
+    {
+      name: '@fastify/helmet per request beside the precomputed headers',
+      env: base,
+      script: join(SERVERS, 'full-fastify-helmet.js'),
     },
     { name: 'no request deadline (REQUEST_DEADLINE_MS=0)', env: { ...base, REQUEST_DEADLINE_MS: '0' } },
     { name: 'no log files (LOG_DIR=)', env: { ...base, LOG_DIR: '' } },
