@@ -1,3 +1,4 @@
+import { redactText } from '@app/common';
 import { CUSTOM_LEVELS, SERVICE_NAME } from './logging.constants';
 
 export type RequestLineLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -52,7 +53,9 @@ export function cachedIsoTime(): () => string {
 /**
  * Renders the "API Request" line as the same JSON pino would write, without pino's general machinery: it is
  * the one line written for every request. Request and user ids passed the sane-id check and methods are HTTP
- * tokens, so they need no escaping; route templates are escaped once each; only the path is escaped per line.
+ * tokens, so they need no escaping; route templates are escaped once each; only the path is escaped per line,
+ * after the text redaction every pino line gets (a path like `/login/password=...` matches no route but is
+ * still written).
  */
 export function requestLineRenderer(base: {
   environment: string;
@@ -77,7 +80,7 @@ export function requestLineRenderer(base: {
     const user = f.userId === undefined ? '' : `,"user_id":"${f.userId}"`;
     return (
       `${prefixes[level]}${base.time()}${baseJson},"request_id":"${f.requestId}"${user},"method":"${f.method}"` +
-      `,"route":${route},"path":${JSON.stringify(f.path)},"status_code":${f.statusCode},"duration_ms":${f.durationMs}` +
+      `,"route":${route},"path":${JSON.stringify(redactText(f.path))},"status_code":${f.statusCode},"duration_ms":${f.durationMs}` +
       `,"msg":"API Request"}\n`
     );
   };
