@@ -1,4 +1,4 @@
-// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|growth|learning|all] [--rounds N] [--duration S] [--knobs name,...] [--smoke]
+// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|redaction|replicas|growth|learning|all] [--rounds N] [--duration S] [--knobs name,...] [--smoke]
 // Every figure is measured in this run, on this machine, against a baseline measured beside it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { Balancer } from './balancer';
 import { growth as growthOf } from './growth';
 import { inProcessService, simulate, type Policy, type SimulationResult } from './learning';
 import { compareLogWriters } from './log-writers';
+import { compareRedaction } from './redaction';
 import {
   DIST,
   load,
@@ -647,6 +648,33 @@ export async function logwriters(options: BenchOptions) {
   return { ...summary, file: writeResult('logwriters', summary) };
 }
 
+/** The price of redacting every pino line and every request line's path, against not doing it. */
+export async function redaction(options: BenchOptions) {
+  const r = compareRedaction(options.smoke ? 20_000 : 300_000, options.smoke ? 1 : 5);
+  const us = (value: number) => Math.round(value * 1000) / 1000;
+  printTable('Log redaction: CPU µs per line to a discarding destination, medians', [
+    { variant: 'pino, no redaction', 'CPU µs/line': us(r.none), 'vs none': 1 },
+    {
+      variant: "pino + the service's hook (fields and free text)",
+      'CPU µs/line': us(r.hook),
+      'vs none': ratio(r.hook, r.none),
+    },
+    {
+      variant: 'pino `redact`, 8 paths (fields only)',
+      'CPU µs/line': us(r.pinoRedact),
+      'vs none': ratio(r.pinoRedact, r.none),
+    },
+    { variant: 'request line path, as is', 'CPU µs/line': us(r.pathPlain), 'vs none': 1 },
+    {
+      variant: 'request line path, redactText',
+      'CPU µs/line': us(r.pathRedacted),
+      'vs none': ratio(r.pathRedacted, r.pathPlain),
+    },
+  ]);
+  const summary = { scenario: 'redaction', at: new Date().toISOString(), machine: machine(), options, ...r };
+  return { ...summary, file: writeResult('redaction', summary) };
+}
+
 /** What each operator setting costs, against the production default, in interleaved rounds. */
 export async function knobs(options: BenchOptions) {
   const sink = await startServer('sentry-sink', join(SERVERS, 'sentry-sink.js'));
@@ -822,7 +850,18 @@ async function main(): Promise<void> {
   const scenario = arg('scenario', 'all');
   const wanted =
     scenario === 'all'
-      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters', 'replicas', 'growth', 'learning']
+      ? [
+          'overhead',
+          'scrape',
+          'writes',
+          'soak',
+          'knobs',
+          'logwriters',
+          'redaction',
+          'replicas',
+          'growth',
+          'learning',
+        ]
       : scenario.split(',');
   const scenarios = {
     overhead,
@@ -831,6 +870,7 @@ async function main(): Promise<void> {
     soak,
     knobs,
     logwriters,
+    redaction,
     replicas,
     growth,
     learning,

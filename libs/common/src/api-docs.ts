@@ -26,7 +26,10 @@ export class ErrorResponse {
   @ApiPropertyOptional({
     type: [String],
     example: ['rating: rating must not be greater than 5'],
-    description: 'Validation errors only: each invalid field and why, as "<field>: <reason>"',
+    description:
+      'Validation errors only: each invalid field and why, as "<field>: <reason>"; at most 20, then one entry ' +
+      'counting the rest ("... and 9981 more problems (the first 20 are listed)")',
+    maxItems: 21,
   })
   details?: string[];
 

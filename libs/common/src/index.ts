@@ -1,5 +1,5 @@
 export { ensureDirectory } from './ensure-directory';
-export { redactDeep, REDACTED } from './redaction';
+export { redactDeep, redactText, REDACTED } from './redaction';
 export { routeOf, UNMATCHED_ROUTE } from './route-of';
 export { BearerTokens } from './bearer-tokens';
 export { MAX_LOGGED_SQL, truncate } from './truncate';

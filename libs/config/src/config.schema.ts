@@ -175,6 +175,11 @@ export const ENV_SCHEMA = z
         ? tokens
         : { reason: 'must be a comma-separated list of tokens of 16 or more printable characters' };
     }),
+    USER_ID_GATEWAY_SECRET: variable((raw) =>
+      raw === undefined || /^[\x21-\x7e]{32,}$/.test(raw)
+        ? raw
+        : { reason: 'must be 32 or more printable characters (no spaces)' },
+    ),
     BODY_LIMIT_BYTES: integer(100 * 1024, 1024, 64 * 1024 * 1024),
     FEEDBACK_INSIGHTS_INTERVAL_MS: integer(60_000, 1000, 86_400_000),
     FEEDBACK_FLAG_THRESHOLD: decimal(2.5, 1, 5),
@@ -256,12 +261,17 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     metricsToken: env.METRICS_TOKEN,
     /** Bearer tokens that may read individual feedback (GET /api/feedback/recent); empty: see FeedbackReadGuard. */
     feedbackReadTokens: env.FEEDBACK_READ_TOKENS as readonly string[],
+    /**
+     * The secret a gateway that authenticates users sends in `x-gateway-secret` beside the `x-user-id` it vouches
+     * for. Unset: every `x-user-id` (and body `user_id`) is a claim, and distinct raters are distinct clients.
+     */
+    userIdGatewaySecret: env.USER_ID_GATEWAY_SECRET as string | undefined,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     /** How often the learning loop recomputes its insights from the database. */
     insightsIntervalMs: env.FEEDBACK_INSIGHTS_INTERVAL_MS,
     /** A workflow or artwork is flagged when its average rating is below this... */
     flagThreshold: env.FEEDBACK_FLAG_THRESHOLD,
-    /** ...from at least this many distinct raters (users, or clients when anonymous). */
+    /** ...from at least this many distinct raters (clients, or users a gateway vouches for: USER_ID_GATEWAY_SECRET). */
     flagMinRatings: env.FEEDBACK_FLAG_MIN_RATINGS,
     /** Longest a health check may take before it counts as down. */
     healthTimeoutMs: env.HEALTH_TIMEOUT_MS,

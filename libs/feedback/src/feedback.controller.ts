@@ -5,10 +5,10 @@ import {
   Get,
   Headers,
   HttpCode,
-  Ip,
   Param,
   Post,
   Query,
+  Req,
   Res,
   UseGuards,
 } from '@nestjs/common';
@@ -21,7 +21,8 @@ import {
   ApiSuccess,
   TOKEN_PATTERN,
 } from '@app/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '@app/config';
 import { WriteRateLimitGuard } from '@app/rate-limit';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
 import { FeedbackReadGuard } from './feedback-read.guard';
@@ -33,6 +34,7 @@ import {
   WorkflowTargetParams,
 } from './dto/submit-feedback.dto';
 import type { FeedbackTargetType } from './entities/feedback.entity';
+import { callerOf, GATEWAY_SECRET_HEADER, gatewaySecretDigest } from './caller';
 import { FeedbackService } from './feedback.service';
 import { FeedbackInsights } from './learning/insights.types';
 import { Rankings } from './dto/rankings.response';
@@ -43,7 +45,8 @@ const IDEMPOTENCY_HEADER = {
   required: false,
   description:
     'A retried submission with the same key returns the original record and stores nothing new. A key belongs ' +
-    'to its caller (user id, or client address when anonymous), endpoint and target, and replays for ' +
+    'to its caller (the user a gateway vouches for, or else the client address with the claimed user id), ' +
+    'endpoint and target, and replays for ' +
     'FEEDBACK_IDEMPOTENCY_TTL_MS; the same key with a different body is a 422.',
   schema: { type: 'string', pattern: TOKEN_PATTERN, maxLength: 128, example: 'submit-7f3a' },
 } as const;
@@ -52,8 +55,18 @@ const USER_ID_HEADER = {
   name: 'x-user-id',
   required: false,
   description:
-    "The user sending the feedback when the body has no user_id; it is written on the request's log lines",
+    "The user sending the feedback when the body has no user_id; it is written on the request's log lines. " +
+    'A claim: it counts as a distinct rater only when a gateway vouches for it (x-gateway-secret).',
   schema: { type: 'string', pattern: USER_ID_PATTERN.source, example: 'user-456' },
+} as const;
+
+const GATEWAY_HEADER = {
+  name: GATEWAY_SECRET_HEADER,
+  required: false,
+  description:
+    'Sent by a gateway that authenticates users, never by clients: USER_ID_GATEWAY_SECRET, vouching for ' +
+    'the x-user-id beside it. Any other value (or none) leaves x-user-id a claim.',
+  schema: { type: 'string' },
 } as const;
 
 const RATE_LIMIT_HEADERS = {
@@ -73,6 +86,7 @@ function Submission(summary: string) {
     ApiOperation({ summary }),
     ApiHeader(IDEMPOTENCY_HEADER),
     ApiHeader(USER_ID_HEADER),
+    ApiHeader(GATEWAY_HEADER),
     ApiSuccess(
       201,
       'The stored record (or, for a replayed Idempotency-Key, the original one)',
@@ -95,10 +109,15 @@ function Submission(summary: string) {
 @ApiErrors(400, 500, 503)
 @Controller('api/feedback')
 export class FeedbackController {
+  private readonly gatewaySecret: Buffer | undefined;
+
   constructor(
     private readonly feedback: FeedbackService,
     private readonly learning: LearningLoopService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.gatewaySecret = gatewaySecretDigest(config.userIdGatewaySecret);
+  }
 
   @Post('submit')
   @Submission('Send general feedback')
@@ -106,9 +125,9 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Ip() ip: string,
+    @Req() request: FastifyRequest,
   ): Promise<FeedbackRecord> {
-    return this.store('general', null, dto, key, reply, ip);
+    return this.store('general', null, dto, key, reply, request);
   }
 
   @Post('workflow/:workflowId')
@@ -118,9 +137,9 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Ip() ip: string,
+    @Req() request: FastifyRequest,
   ): Promise<FeedbackRecord> {
-    return this.store('workflow', params.workflowId, dto, key, reply, ip);
+    return this.store('workflow', params.workflowId, dto, key, reply, request);
   }
 
   @Post('artwork/:artworkId')
@@ -130,9 +149,9 @@ export class FeedbackController {
     @Body() dto: SubmitFeedbackDto,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Ip() ip: string,
+    @Req() request: FastifyRequest,
   ): Promise<FeedbackRecord> {
-    return this.store('artwork', params.artworkId, dto, key, reply, ip);
+    return this.store('artwork', params.artworkId, dto, key, reply, request);
   }
 
   @Get('stats')
@@ -200,9 +219,10 @@ export class FeedbackController {
     dto: SubmitFeedbackDto,
     key: string | undefined,
     reply: FastifyReply,
-    ip: string,
+    request: FastifyRequest,
   ): Promise<FeedbackRecord> {
-    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key, { ip });
+    const caller = callerOf(request, this.gatewaySecret);
+    const { record, replayed } = await this.feedback.submit(targetType, targetId, dto, key, caller);
     if (replayed) void reply.header('idempotent-replayed', 'true');
     return toRecord(record);
   }

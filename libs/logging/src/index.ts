@@ -3,7 +3,13 @@ export { AppLogger, type ResponseDetails } from './app-logger.service';
 export { RequestContextService } from './request-context.service';
 export { RequestLoggingHooks } from './request-logging.hooks';
 export { requestIdFor, saneId } from './request-context';
-export { createRootLogger, LogDirectoryError, type AppPinoLogger, type RootLogger } from './logger.factory';
+export {
+  createRootLogger,
+  LogDirectoryError,
+  REDACTING_HOOKS,
+  type AppPinoLogger,
+  type RootLogger,
+} from './logger.factory';
 export { requestLinePinoFields } from './request-line';
 export { ROOT_LOGGER } from './logging.tokens';
 export { RotatingFileStream, type RotatingFileOptions } from './rotating-file.stream';
