@@ -53,6 +53,8 @@ export class FailoverThrottlerStorage implements ThrottlerStorage, OnModuleInit,
   }
 
   async onModuleInit(): Promise<void> {
+    // Nest calls this once per token the instance is provided under (the class and RATE_LIMIT_STORAGE).
+    if (this.redis.status !== 'wait') return;
     const connected = this.redis.connect().then(
       () => true,
       () => false,
