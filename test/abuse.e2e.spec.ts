@@ -45,7 +45,12 @@ function send(
 }
 
 async function start(env: Record<string, string>): Promise<{ t: TestApp; port: number }> {
-  const t = await createTestApp({ RATE_LIMIT_WRITES: '5', RATE_LIMIT_WINDOW_MS: '60000', ...env });
+  const t = await createTestApp({
+    RATE_LIMIT_WRITES: '5',
+    RATE_LIMIT_READS: '1200',
+    RATE_LIMIT_WINDOW_MS: '60000',
+    ...env,
+  });
   const server = t.app.getHttpServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { t, port: (server.address() as { port: number }).port };
@@ -76,17 +81,24 @@ describe('write rate limits per client', () => {
     const refused = await send(port, 'POST', '/api/feedback/submit', { body: { rating: 1 } });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['ratelimit-limit']).toBe('5');
+    expect(refused.headers['ratelimit-remaining']).toBe('0');
+    expect(Number(refused.headers['ratelimit-reset'])).toBeGreaterThan(0);
     expect(refused.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
     expect(String(refused.body.message)).toContain('RATE_LIMIT_WRITES');
     expect(await rows()).toBe(before);
   });
 
-  it('leaves reads, probes and /metrics alone, and counts what it refused', async () => {
-    for (const path of ['/api/feedback/stats', '/health/ready', '/health/live', '/']) {
+  it('leaves probes, /metrics and / alone, gives reads their own budget, and counts what it refused', async () => {
+    for (const path of ['/health/ready', '/health/live', '/health', '/']) {
       const res = await send(port, 'GET', path);
       expect(res.status).toBe(200);
       expect(res.headers['ratelimit-limit']).toBeUndefined();
     }
+    // The writes' budget is spent; reads count against RATE_LIMIT_READS (1200 here).
+    const read = await send(port, 'GET', '/api/feedback/stats');
+    expect(read.status).toBe(200);
+    expect(read.headers['ratelimit-limit']).toBe('1200');
     const metrics = await new Promise<string>((resolve) =>
       httpRequest({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
         let text = '';
@@ -108,6 +120,79 @@ describe('write rate limits per client', () => {
     });
     expect(other.status).toBe(201);
     expect(other.headers['ratelimit-remaining']).toBe('4');
+  });
+});
+
+describe('read rate limits per client', () => {
+  const READS = 20;
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => ({ t, port } = await start({ RATE_LIMIT_READS: String(READS) })));
+  afterAll(() => t.close());
+
+  it('answers a flood of GET /api/feedback/stats from one client with 429s and every RateLimit header, while /health/ready keeps answering within its probe timeout', async () => {
+    const statuses = new Map<number, number>();
+    let refusal: Answer | undefined;
+    let sent = 0;
+    // 8 connections, 400 reads in all, as fast as the service answers them.
+    const flood = Array.from({ length: 8 }, async () => {
+      while (sent < 400) {
+        sent++;
+        const res = await send(port, 'GET', '/api/feedback/stats');
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 429) refusal = res;
+      }
+    });
+    const probeMs: number[] = [];
+    let flooding = true;
+    const probes = (async () => {
+      while (flooding) {
+        const started = performance.now();
+        const res = await send(port, 'GET', '/health/ready', { from: '127.0.0.3' });
+        probeMs.push(performance.now() - started);
+        expect(res.status).toBe(200);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await Promise.all(flood);
+    flooding = false;
+    await probes;
+
+    expect(Object.fromEntries(statuses)).toEqual({ 200: READS, 429: 400 - READS });
+    expect(refusal!.headers['ratelimit-limit']).toBe(String(READS));
+    expect(refusal!.headers['ratelimit-remaining']).toBe('0');
+    expect(Number(refusal!.headers['ratelimit-reset'])).toBeGreaterThan(0);
+    expect(Number(refusal!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refusal!.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+    expect(String(refusal!.body.message)).toContain('RATE_LIMIT_READS');
+    // The kubelet's readiness probe gives up after 2 s.
+    probeMs.sort((a, b) => a - b);
+    expect(probeMs.length).toBeGreaterThan(3);
+    expect(probeMs[Math.floor(probeMs.length * 0.99)]).toBeLessThan(2000);
+
+    // Writes have their own budget; another client has its own reads.
+    expect((await send(port, 'POST', '/api/feedback/submit', { body: { rating: 4 } })).status).toBe(201);
+    const other = await send(port, 'GET', '/api/feedback/stats', { from: '127.0.0.2' });
+    expect(other.status).toBe(200);
+    expect(other.headers['ratelimit-remaining']).toBe(String(READS - 1));
+    const metrics = await send(port, 'GET', '/metrics');
+    expect(metrics.status).toBe(200);
+  });
+
+  it('counts read refusals by route in rate_limited_total', async () => {
+    const text = await new Promise<string>((resolve) =>
+      httpRequest({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve(body));
+      }).end(),
+    );
+    expect(
+      valueOf(parseExposition(text), 'terra_constellata_rate_limited_total', {
+        route: '/api/feedback/stats',
+      }),
+    ).toBe(400 - READS);
   });
 });
 

@@ -19,11 +19,12 @@ import {
   ApiErrors,
   ApiRequestHeaders,
   ApiSuccess,
+  RATE_LIMIT_HEADERS,
   TOKEN_PATTERN,
 } from '@app/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '@app/config';
-import { WriteRateLimitGuard } from '@app/rate-limit';
+import { ReadRateLimitGuard, WriteRateLimitGuard } from '@app/rate-limit';
 import { FeedbackStatsQuery, RecentFeedbackQuery } from './dto/feedback-query.dto';
 import { FeedbackReadGuard } from './feedback-read.guard';
 import { FeedbackRecord, FeedbackStats, RecentFeedback, toRecord } from './dto/feedback.response';
@@ -69,14 +70,7 @@ const GATEWAY_HEADER = {
   schema: { type: 'string' },
 } as const;
 
-const RATE_LIMIT_HEADERS = {
-  'ratelimit-limit': {
-    description: 'Writes allowed per window (RATE_LIMIT_WRITES)',
-    schema: { type: 'integer' },
-  },
-  'ratelimit-remaining': { description: 'Writes left in this window', schema: { type: 'integer' } },
-  'ratelimit-reset': { description: 'Seconds until the window resets', schema: { type: 'integer' } },
-} as const;
+const READ_HEADERS = { ...AGGREGATE_HEADERS, ...RATE_LIMIT_HEADERS };
 
 /** What every submission endpoint documents: body, headers, the stored record and its errors. */
 function Submission(summary: string) {
@@ -100,13 +94,13 @@ function Submission(summary: string) {
         },
       },
     ),
-    ApiErrors(413, 415, 422, 429),
+    ApiErrors(413, 415, 422),
   );
 }
 
 @ApiTags('feedback')
 @ApiRequestHeaders()
-@ApiErrors(400, 500, 503)
+@ApiErrors(400, 429, 500, 503)
 @Controller('api/feedback')
 export class FeedbackController {
   private readonly gatewaySecret: Buffer | undefined;
@@ -155,6 +149,7 @@ export class FeedbackController {
   }
 
   @Get('stats')
+  @UseGuards(ReadRateLimitGuard)
   @AggregateResponse()
   @ApiOperation({
     summary: 'Totals, breakdowns, the last 24 hours and the daily average rating of the last 7 days',
@@ -164,37 +159,39 @@ export class FeedbackController {
       'ten. Identical concurrent requests share one computation. While the roll-ups are back-filled after an ' +
       'upgrade it answers 503 with the progress.',
   })
-  @ApiSuccess(200, 'The statistics, for the filters given', { type: FeedbackStats }, AGGREGATE_HEADERS)
+  @ApiSuccess(200, 'The statistics, for the filters given', { type: FeedbackStats }, READ_HEADERS)
   stats(@Query() query: FeedbackStatsQuery): Promise<FeedbackStats> {
     return this.feedback.stats(query);
   }
 
   @Get('recent')
-  @UseGuards(FeedbackReadGuard)
+  @UseGuards(ReadRateLimitGuard, FeedbackReadGuard)
   @ApiBearerAuth()
   @ApiOperation({
     summary: 'Recent feedback, newest first, with cursor pagination',
     description:
       'Individual feedback, so it needs `Authorization: Bearer <one of FEEDBACK_READ_TOKENS>`; in development, with none configured, it is open.',
   })
-  @ApiSuccess(200, 'One page', { type: RecentFeedback })
+  @ApiSuccess(200, 'One page', { type: RecentFeedback }, RATE_LIMIT_HEADERS)
   @ApiErrors(401, 403)
   recent(@Query() query: RecentFeedbackQuery): Promise<RecentFeedback> {
     return this.feedback.recent(query);
   }
 
   @Get('rankings')
+  @UseGuards(ReadRateLimitGuard)
   @AggregateResponse()
   @ApiOperation({
     summary:
       'Artwork styles and workflow types ranked by a Bayesian average of their ratings (refreshed with the insights)',
   })
-  @ApiSuccess(200, 'The rankings of the last recompute', { type: Rankings }, AGGREGATE_HEADERS)
+  @ApiSuccess(200, 'The rankings of the last recompute', { type: Rankings }, READ_HEADERS)
   rankings(): Rankings {
     return this.learning.rankings();
   }
 
   @Get('insights')
+  @UseGuards(ReadRateLimitGuard)
   @AggregateResponse()
   @ApiOperation({
     summary: "The learning loop's latest insights",
@@ -203,12 +200,7 @@ export class FeedbackController {
       'submission shows here (and in the rankings and the feedback gauges) at the next recompute. A ' +
       "workflow's own feedback summary (GET /api/workflows/{id}) counts it at once.",
   })
-  @ApiSuccess(
-    200,
-    'The newest recompute (computed_at says when)',
-    { type: FeedbackInsights },
-    AGGREGATE_HEADERS,
-  )
+  @ApiSuccess(200, 'The newest recompute (computed_at says when)', { type: FeedbackInsights }, READ_HEADERS)
   insights(): FeedbackInsights {
     return this.learning.insights();
   }

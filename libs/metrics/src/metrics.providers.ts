@@ -27,6 +27,9 @@ export const METRICS = {
   databaseUp: `${METRIC_PREFIX}database_up`,
   buildInfo: `${METRIC_PREFIX}build_info`,
   rateLimited: `${METRIC_PREFIX}rate_limited_total`,
+  rateLimitStoreErrors: `${METRIC_PREFIX}rate_limit_store_errors_total`,
+  connectionsRefused: `${METRIC_PREFIX}connections_refused_total`,
+  maxConnections: `${METRIC_PREFIX}max_connections`,
   recommendations: `${METRIC_PREFIX}recommendations_total`,
   artworkStyleRatingAverage: `${METRIC_PREFIX}artwork_style_rating_average`,
   learningLoopLastSuccess: `${METRIC_PREFIX}learning_loop_last_success_timestamp_seconds`,
@@ -141,8 +144,28 @@ export const METRIC_PROVIDERS: Provider[] = [
   makeCounterProvider({
     ...own,
     name: METRICS.rateLimited,
-    help: 'Requests refused with 429 because their client exceeded RATE_LIMIT_WRITES, by route template.',
+    help: 'Requests refused with 429 because their client exceeded RATE_LIMIT_WRITES or RATE_LIMIT_READS, by route template.',
     labelNames: ['route'],
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.rateLimitStoreErrors,
+    help: 'Rate-limit counter updates Redis did not answer (RATE_LIMIT_STORE=redis); each was counted in the replica memory instead.',
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.connectionsRefused,
+    help: 'TCP connections closed at once because MAX_CONNECTIONS were already open.',
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.maxConnections,
+    help: 'Open HTTP connections allowed (MAX_CONNECTIONS, or derived from the file-descriptor limit).',
+    inject: [HttpAdapterHost],
+    collect(this: Gauge, adapterHost: HttpAdapterHost) {
+      const http = adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+      if (http && Number.isFinite(http.maxConnections)) this.set(http.maxConnections);
+    },
   }),
   makeCounterProvider({
     ...own,
