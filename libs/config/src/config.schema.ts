@@ -127,7 +127,6 @@ function redisUrl(raw: string): string | { reason: string } {
 export const RATE_LIMIT_STORES = ['memory', 'redis'] as const;
 export type RateLimitStore = (typeof RATE_LIMIT_STORES)[number];
 
-
 const SENTRY_DSN = 'a DSN looks like https://<public_key>@<host>/<project_id> (unset means Sentry off)';
 // Names the part that is wrong, so that a copied placeholder (https://your-dsn@sentry.io/project-id) is
 // recognised as one; the value itself is not repeated (a DSN carries its project's key).
