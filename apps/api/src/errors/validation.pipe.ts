@@ -19,18 +19,21 @@ const RESERVED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype).conc
  */
 export const MAX_REPORTED_PROBLEMS = 20;
 
-/** A 400 whose details are the listed problems, then one line counting the ones left out. */
-class ValidationFailure extends BadRequestException {
-  constructor(
-    readonly listed: readonly string[],
-    readonly more: number,
-  ) {
-    super(
-      more > 0
-        ? [...listed, `... and ${more} more problems (the first ${listed.length} are listed)`]
-        : [...listed],
-    );
-  }
+// What a validation 400 listed and left out, kept on the exception so a second pass can merge with it. The
+// exception stays a plain BadRequestException: its class is the `error_type` label of errors_by_type_total.
+const PROBLEMS = Symbol('validation problems');
+type ValidationFailure = BadRequestException & { [PROBLEMS]: { listed: readonly string[]; more: number } };
+
+function validationFailure(listed: readonly string[], more: number): ValidationFailure {
+  const details =
+    more > 0
+      ? [...listed, `... and ${more} more problems (the first ${listed.length} are listed)`]
+      : [...listed];
+  return Object.assign(new BadRequestException(details), { [PROBLEMS]: { listed, more } });
+}
+
+function isValidationFailure(error: unknown): error is ValidationFailure {
+  return error instanceof BadRequestException && PROBLEMS in error;
 }
 
 /** Collects "path: reason" lines up to MAX_REPORTED_PROBLEMS and counts the others without building them. */
@@ -44,8 +47,9 @@ class Problems {
   }
 
   addAll(failure: ValidationFailure): void {
-    for (const problem of failure.listed) this.add(() => problem);
-    this.more += failure.more;
+    const { listed, more } = failure[PROBLEMS];
+    for (const problem of listed) this.add(() => problem);
+    this.more += more;
   }
 
   get empty(): boolean {
@@ -53,7 +57,7 @@ class Problems {
   }
 
   toException(): ValidationFailure {
-    return new ValidationFailure(this.listed, this.more);
+    return validationFailure(this.listed, this.more);
   }
 }
 
@@ -180,7 +184,7 @@ class AppValidationPipe extends ValidationPipe {
     try {
       await super.transform(kept, metadata);
     } catch (error) {
-      if (!(error instanceof ValidationFailure)) throw error;
+      if (!isValidationFailure(error)) throw error;
       problems.addAll(error);
     }
     throw problems.toException();
