@@ -41,14 +41,23 @@ class Problems {
   private readonly listed: string[] = [];
   private more = 0;
 
-  add(problem: () => string): void {
-    if (this.listed.length >= MAX_REPORTED_PROBLEMS) this.more += 1;
-    else this.listed.push(problem());
+  get full(): boolean {
+    return this.listed.length >= MAX_REPORTED_PROBLEMS;
+  }
+
+  add(problem: string): void {
+    if (this.full) this.more += 1;
+    else this.listed.push(problem);
+  }
+
+  /** Counts a problem without building its line: for the ones past the limit. */
+  skip(): void {
+    this.more += 1;
   }
 
   addAll(failure: ValidationFailure): void {
     const { listed, more } = failure[PROBLEMS];
-    for (const problem of listed) this.add(() => problem);
+    for (const problem of listed) this.add(problem);
     this.more += more;
   }
 
@@ -65,7 +74,7 @@ class Problems {
 function collect(errors: ValidationError[], problems: Problems, parent = ''): void {
   for (const error of errors) {
     const path = parent ? `${parent}.${error.property}` : error.property;
-    for (const reason of Object.values(error.constraints ?? {})) problems.add(() => `${path}: ${reason}`);
+    for (const reason of Object.values(error.constraints ?? {})) problems.add(`${path}: ${reason}`);
     collect(error.children ?? [], problems, path);
   }
 }
@@ -178,7 +187,8 @@ class AppValidationPipe extends ValidationPipe {
     const kept: Record<string, unknown> = {};
     for (const key of Object.keys(value as object)) {
       if (known.has(key)) kept[key] = (value as Record<string, unknown>)[key];
-      else problems.add(() => `${shown(key)}: property ${shown(key)} should not exist`);
+      else if (problems.full) problems.skip();
+      else problems.add(`${shown(key)}: property ${shown(key)} should not exist`);
     }
     if (problems.empty) return super.transform(value, metadata);
     try {
