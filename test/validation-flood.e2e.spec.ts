@@ -113,11 +113,14 @@ describe('a flood of 400-producing bodies', () => {
       }
     });
     const probes: number[] = [];
+    // On a fixed schedule, as the kubelet probes, whether or not the previous probe has answered.
     const probing = (async () => {
+      const pending: Array<Promise<void>> = [];
       while (performance.now() < until) {
-        probes.push(await probe(url));
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        pending.push(probe(url).then((ms) => void probes.push(ms)));
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
+      await Promise.all(pending);
     })();
     try {
       await Promise.all([...flood, probing]);
@@ -132,7 +135,7 @@ describe('a flood of 400-producing bodies', () => {
     expect([...statuses]).toEqual([400]);
     expect(sizes.length).toBeGreaterThan(40);
     expect(Math.max(...sizes)).toBeLessThan(8 * 1024);
-    expect(probes.length).toBeGreaterThan(10);
+    expect(probes.length).toBeGreaterThanOrEqual(25);
     expect(p99).toBeLessThan(2000);
   }, 30_000);
 });

@@ -43,6 +43,12 @@ describe('redactDeep', () => {
     });
   });
 
+  it('redacts what JSON would write for an object with toJSON, such as a URL', () => {
+    expect(redactDeep({ url: new URL('https://bot:hunter2@example.com/x') })).toEqual({
+      url: `https://${REDACTED}@example.com/x`,
+    });
+  });
+
   it('keeps Errors and Dates as they are', () => {
     const error = new Error('x');
     const date = new Date(0);

@@ -45,6 +45,9 @@ export function redactDeep<T>(value: T, depth = 0): T {
   if (value === null || typeof value !== 'object' || value instanceof Error || value instanceof Date)
     return value;
   if (depth > 8) return '[Truncated]' as T;
+  // What JSON.stringify would write for it (a URL's href, a Buffer's bytes), redacted like the rest.
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return redactDeep(toJSON.call(value) as T, depth + 1);
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth + 1)) as T;
   const copy: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {

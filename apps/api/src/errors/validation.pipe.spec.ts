@@ -143,6 +143,11 @@ describe('the validation pipe', () => {
     expect(JSON.stringify(message).length).toBeLessThan(4000);
   });
 
+  it('throws a plain BadRequestException: its class is the error_type label', async () => {
+    const error = await pipe.transform({ rating: 'x', extra: 1 }, body).catch((e: unknown) => e);
+    expect((error as object).constructor).toBe(BadRequestException);
+  });
+
   it('passes a valid payload through as a DTO instance', async () => {
     await expect(pipe.transform({ rating: 3, comment: 'fine' }, body)).resolves.toBeInstanceOf(Probe);
   });
