@@ -15,6 +15,7 @@ const RULE_FILES = [
   'terra_constellata_recording.yml',
   'terra_constellata_alerts.yml',
   'terra_constellata_slo.yml',
+  'terra_constellata_self_monitoring.yml',
 ];
 // The spec's three example queries, exactly as it writes them.
 const SPEC = {
@@ -314,8 +315,9 @@ describe('the monitoring stack against the running service (real Prometheus, the
       const all = rules.data.groups.flatMap((g) => g.rules);
       expect(all.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
       expect(all.length).toBe(allExpressions().recordings.length + allExpressions().alerts.length);
-      // LowUserFeedback waits 10 minutes; nothing else has a reason to be pending.
-      expect(all.filter((r) => r.state && r.state !== 'inactive').map((r) => r.name)).toEqual([]);
+      // LowUserFeedback waits 10 minutes; nothing else has a reason to be pending, and the Watchdog always fires.
+      expect(all.filter((r) => r.state && r.state !== 'inactive').map((r) => r.name)).toEqual(['Watchdog']);
+      expect(all.find((r) => r.name === 'Watchdog')?.state).toBe('firing');
     });
 
     it('uses in dashboards and rules only metrics the service exports', async () => {

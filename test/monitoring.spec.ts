@@ -41,6 +41,7 @@ const RULE_FILES = [
   'terra_constellata_recording.yml',
   'terra_constellata_alerts.yml',
   'terra_constellata_slo.yml',
+  'terra_constellata_self_monitoring.yml',
 ];
 const rules = (): Rule[] =>
   RULE_FILES.flatMap((file) =>
@@ -112,7 +113,10 @@ describe('monitoring configuration files', () => {
       expect(rule!.expr.trim()).toMatch(threshold);
     }
     for (const rule of alerts.values()) {
-      expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
+      // The Watchdog alone has no severity: it is a heartbeat, never a notification.
+      expect(rule.alert === 'Watchdog' ? ['none'] : ['critical', 'warning', 'info']).toContain(
+        rule.labels?.severity,
+      );
       expect(rule.annotations).toEqual(
         expect.objectContaining({
           summary: expect.any(String),
@@ -349,7 +353,11 @@ describe('monitoring configuration checked by the real tools', () => {
   it('passes promtool test rules: every alert fires, stays silent below its threshold and waits its for', () => {
     if (!promtool) return;
     const tests = readdirSync(join(MONITORING, 'rules', 'tests')).filter((f) => f.endsWith('.yml'));
-    expect(tests.sort()).toEqual(['terra_constellata_alerts_test.yml', 'terra_constellata_slo_test.yml']);
+    expect(tests.sort()).toEqual([
+      'terra_constellata_alerts_test.yml',
+      'terra_constellata_self_monitoring_test.yml',
+      'terra_constellata_slo_test.yml',
+    ]);
     const result = run(promtool, ['test', 'rules', ...tests], join(MONITORING, 'rules', 'tests'));
     expect(result.output).not.toContain('FAILED');
     expect(result.status).toBe(0);
@@ -396,6 +404,49 @@ describe('monitoring configuration checked by the real tools', () => {
     expect(route('severity=critical')).toBe('pager');
     expect(route('severity=warning')).toBe('chat');
     expect(route('severity=info')).toBe('chat');
+    // The Watchdog goes to the heartbeat receiver only, every minute.
+    expect(route('alertname=Watchdog')).toBe('heartbeat');
+    expect(route('severity=none')).toBe('chat');
+    const config = yaml<{
+      route: { routes: Array<{ receiver: string; repeat_interval?: string }> };
+      receivers: Array<{ name: string; webhook_configs?: Array<{ url: string }> }>;
+    }>(join(MONITORING, 'alertmanager.yml'));
+    expect(config.route.routes.find((r) => r.receiver === 'heartbeat')?.repeat_interval).toBe('1m');
+    expect(config.receivers.find((r) => r.name === 'heartbeat')?.webhook_configs?.[0].url).toMatch(
+      /^https:\/\/[a-z.-]+\.invalid\//,
+    );
+  });
+
+  it('scrapes every component of the stack, and the self-monitoring alerts read what the backend exports', () => {
+    const config = yaml<{
+      rule_files: string[];
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    }>(join(MONITORING, 'prometheus.yml'));
+    expect(config.rule_files).toEqual(RULE_FILES.map((f) => `rules/${f}`));
+    const targets = Object.fromEntries(
+      config.scrape_configs.map((j) => [j.job_name, j.static_configs[0].targets]),
+    );
+    // Compose service names and the ports each component listens on (docker-compose.monitoring.yml).
+    expect(targets).toEqual({
+      terra_constellata: ['backend:8000'],
+      prometheus: ['localhost:9090'],
+      alertmanager: ['alertmanager:9093'],
+      loki: ['loki:3100'],
+      alloy: ['alloy:12345'],
+      grafana: ['grafana:3000'],
+      'node-exporter': ['node-exporter:9100'],
+      cadvisor: ['cadvisor:8080'],
+    });
+    const compose = yaml<{ services: Record<string, { command?: string[] | string }> }>(
+      join(ROOT, 'docker-compose.monitoring.yml'),
+    ).services;
+    for (const job of ['loki', 'alloy', 'grafana', 'alertmanager', 'node-exporter', 'cadvisor'])
+      expect({ job, service: job in compose }).toEqual({ job, service: true });
+    expect([compose.alloy.command].flat().join(' ')).toContain('--server.http.listen-addr=0.0.0.0:12345');
+    // MonitoringTargetDown covers every job but the backend's own (BackendDown).
+    const down = rules().find((r) => r.alert === 'MonitoringTargetDown')!;
+    for (const job of Object.keys(targets).filter((j) => j !== 'terra_constellata'))
+      expect(down.expr).toContain(job);
   });
 
   it('validates the compose files, alone and together, and they are closed by default', () => {
