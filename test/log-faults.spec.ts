@@ -187,7 +187,8 @@ describe('log files that fail while the service runs', () => {
       // counted: the count lies between the two.
       const removed = readDescriptor(held);
       const recovered = stderr.find((line) => line.startsWith(`log file ${file}: writes work again`));
-      const [, lostLinesSaid, lostBytesSaid] = /\((\d+) lines, (\d+) bytes lost meanwhile\)/.exec(recovered ?? '') ?? [];
+      const [, lostLinesSaid, lostBytesSaid] =
+        /\((\d+) lines, (\d+) bytes lost meanwhile\)/.exec(recovered ?? '') ?? [];
       const lostLines = lineCount(removed) - lineCount(before);
       const lostBytes = Buffer.byteLength(removed) - Buffer.byteLength(before);
       // 50 submissions and a /health, each with its request line.
