@@ -113,8 +113,7 @@ async function startPrometheus(binary: string, appUrl: string, nodeExporter?: st
     prometheus: `127.0.0.1:${port}`,
     'node-exporter': nodeExporter ?? '',
   };
-  for (const job of config.scrape_configs)
-    job.static_configs[0].targets = [targets[job.job_name]];
+  for (const job of config.scrape_configs) job.static_configs[0].targets = [targets[job.job_name]];
   writeFileSync(join(dir, 'prometheus.yml'), stringifyYaml(config));
   let log = '';
   const child: ChildProcess = spawn(binary, [
