@@ -72,7 +72,7 @@ async function importable(dashboard, path) {
   return prettier.format(text, { ...(await prettier.resolveConfig(path)), filepath: path });
 }
 
-{
+async function main() {
   const check = process.argv.includes('--check');
   mkdirSync(out, { recursive: true });
   const names = readdirSync(source)
@@ -106,3 +106,5 @@ async function importable(dashboard, path) {
   if (check && stale > 0) process.exit(1);
   if (!check && stale === 0) console.log('monitoring-dashboards: up to date');
 }
+
+await main();
