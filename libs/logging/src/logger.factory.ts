@@ -13,6 +13,7 @@ import {
   type AppLevel,
 } from './logging.constants';
 import { BatchedWriter } from './batched-writer';
+import { LogFaults, type LogLoss } from './log-faults';
 import { RotatingFileStream, WRITE_BATCH } from './rotating-file.stream';
 import {
   cachedIsoTime,
@@ -38,6 +39,10 @@ export interface RootLogger {
   close(): Promise<void>;
   /** Writes out everything buffered, synchronously: for a process that is about to die. */
   flushSync(): void;
+  /** What each destination (the log files, JSON stdout) has lost since start; read at scrape time. */
+  loss(): LogLoss[];
+  /** The absolute log directory, when logs go to files. */
+  logDir: string | undefined;
 }
 
 function openLogDirectory(dir: string): string {
@@ -102,9 +107,12 @@ export function createRootLogger(config: AppConfig): RootLogger {
   const rawDestinations: Array<{ minLevel: number; stream: { write(line: string): unknown } }> = [];
   const files: RotatingFileStream[] = [];
   let stdout: BatchedWriter | undefined;
+  let stdoutFaults: LogFaults | undefined;
+  let logDir: string | undefined;
 
   if (config.logConsole === 'json') {
-    stdout = new BatchedWriter(1, { ...WRITE_BATCH, closeFd: false });
+    stdoutFaults = new LogFaults('stdout');
+    stdout = new BatchedWriter(1, { ...WRITE_BATCH, closeFd: false, faults: stdoutFaults });
     streams.push({ level: 'trace', stream: stdout });
     rawDestinations.push({ minLevel: 0, stream: stdout });
   } else if (config.logConsole === 'pretty') {
@@ -121,6 +129,7 @@ export function createRootLogger(config: AppConfig): RootLogger {
 
   if (config.logDir) {
     const dir = openLogDirectory(config.logDir);
+    logDir = dir;
     const rotation = { maxBytes: config.logMaxBytes, maxFiles: config.logMaxFiles };
     const all = new RotatingFileStream({ path: join(dir, ALL_LOG_FILE), ...rotation });
     const errors = new RotatingFileStream({ path: join(dir, ERROR_LOG_FILE), ...rotation });
@@ -186,6 +195,8 @@ export function createRootLogger(config: AppConfig): RootLogger {
       for (const file of files) file.flushSync();
       stdout?.flushSync();
     },
+    logDir,
+    loss: () => [...files.map((file) => file.loss()), ...(stdoutFaults ? [stdoutFaults.loss()] : [])],
     close: async () => {
       await Promise.all([...files.map((file) => file.end()), stdout?.end()]);
     },

@@ -2,8 +2,10 @@ import type { Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import type { Server } from 'node:http';
+import { statfs } from 'node:fs/promises';
 import type { Counter, Gauge } from 'prom-client';
 import { AppConfig } from '@app/config';
+import { ROOT_LOGGER, type RootLogger } from '@app/logging';
 import { DROP_REASONS, droppedErrorReports, type DropReason } from '@app/sentry';
 import { METRIC_PREFIX } from './metrics.constants';
 import { MetricCollectors } from './metric-collectors';
@@ -19,6 +21,11 @@ export const METRICS = {
   feedbackRatingAverage: `${METRIC_PREFIX}feedback_rating_average`,
   feedbackFlaggedTargets: `${METRIC_PREFIX}feedback_flagged_targets`,
   errorReportsDropped: `${METRIC_PREFIX}error_reports_dropped_total`,
+  logWriteFailures: `${METRIC_PREFIX}log_write_failures_total`,
+  logLinesDropped: `${METRIC_PREFIX}log_lines_dropped_total`,
+  logBytesDropped: `${METRIC_PREFIX}log_bytes_dropped_total`,
+  logDiskFree: `${METRIC_PREFIX}log_disk_free_bytes`,
+  logDiskSize: `${METRIC_PREFIX}log_disk_size_bytes`,
   memoryUsage: `${METRIC_PREFIX}memory_usage_bytes`,
   cpuUsage: `${METRIC_PREFIX}cpu_usage_percent`,
   memoryUsagePercent: `${METRIC_PREFIX}memory_usage_percent`,
@@ -43,6 +50,41 @@ export const METRICS = {
 const own = { registers: [] };
 
 const droppedSeen = new WeakMap<Counter, Record<DropReason, number>>();
+
+/**
+ * A counter that follows one of the log writer's running totals (RootLogger.loss()), one series per destination,
+ * each from 0 at start: the writer keeps the totals, the scrape copies them.
+ */
+function logLossCounter(name: string, help: string, field: 'failures' | 'lines' | 'bytes'): Provider {
+  return makeCounterProvider({
+    ...own,
+    name,
+    help,
+    labelNames: ['destination'],
+    inject: [ROOT_LOGGER],
+    collect(this: Counter, root: RootLogger) {
+      this.reset();
+      for (const loss of root.loss()) this.inc({ destination: loss.destination }, loss[field]);
+    },
+  });
+}
+
+/** The log directory's file system, read at scrape time; no series when logs go to the console only. */
+function logDiskGauge(name: string, help: string, field: 'free' | 'size'): Provider {
+  return makeGaugeProvider({
+    ...own,
+    name,
+    help,
+    inject: [ROOT_LOGGER],
+    async collect(this: Gauge, root: RootLogger) {
+      this.reset();
+      if (!root.logDir) return;
+      const fs = await statfs(root.logDir).catch(() => undefined);
+      // bavail: the blocks an unprivileged process may still use, which is what the service runs as.
+      if (fs) this.set(field === 'free' ? fs.bavail * fs.bsize : fs.blocks * fs.bsize);
+    },
+  });
+}
 
 /**
  * Every metric of the service but the per-request families (RequestMetrics), declared once, as
@@ -182,6 +224,31 @@ export const METRIC_PROVIDERS: Provider[] = [
       droppedSeen.set(this, { ...now });
     },
   }),
+  logLossCounter(
+    METRICS.logWriteFailures,
+    'Failed log writes and opens, and log files found removed under the writer, by destination (file name or stdout).',
+    'failures',
+  ),
+  logLossCounter(
+    METRICS.logLinesDropped,
+    'Log lines that never reached their destination (file name or stdout), counted once each.',
+    'lines',
+  ),
+  logLossCounter(
+    METRICS.logBytesDropped,
+    'Bytes (UTF-8) of the log lines counted in log_lines_dropped_total, by destination.',
+    'bytes',
+  ),
+  logDiskGauge(
+    METRICS.logDiskFree,
+    'Bytes still free to the service on the file system of LOG_DIR (statfs at scrape time); absent when logs go to the console only.',
+    'free',
+  ),
+  logDiskGauge(
+    METRICS.logDiskSize,
+    'Size in bytes of the file system of LOG_DIR (statfs at scrape time); absent when logs go to the console only.',
+    'size',
+  ),
   makeGaugeProvider({
     ...own,
     name: METRICS.memoryUsage,
