@@ -465,7 +465,7 @@ describe('the monitoring stack against the running service (real Prometheus, the
       await near('1 - terra_constellata:slo_availability:error_ratio_rate30d', 0.9, 0.03);
       // The overview's 5xx ratio, with its job and instance selectors.
       await near(
-        '(sum(rate(terra_constellata_request_duration_seconds_count{job="terra_constellata",instance=~".*",route!~"/health.*|/metrics",status_code=~"5.."}[5m])) or vector(0)) / (sum(rate(terra_constellata_requests_total{job="terra_constellata",instance=~".*",route!~"/health.*|/metrics"}[5m])) > 0) or vector(0)',
+        '(sum(rate(terra_constellata_server_errors_total{job="terra_constellata",instance=~".*",route!~"/health.*|/metrics"}[5m])) or vector(0)) / (sum(rate(terra_constellata_requests_total{job="terra_constellata",instance=~".*",route!~"/health.*|/metrics"}[5m])) > 0) or vector(0)',
         0.1,
         0.005,
       );
