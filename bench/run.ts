@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import { Client } from 'pg';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { REQUEST_DURATION_BUCKETS, RequestMetrics } from '@app/metrics';
@@ -472,6 +473,49 @@ async function startRedis(): Promise<{ url: string; pid: number | undefined; sto
 }
 
 /**
+ * The storage the service uses (@nest-lab/throttler-storage-redis on ioredis, options as in the service) and
+ * the in-memory one, driven directly: wall time of one update when they run one after another (the latency a
+ * write gains), and CPU per update of this process and of redis-server with 64 in flight.
+ */
+async function directIncrements(url: string, redisPid: number | undefined, count: number) {
+  const { Redis } = await import('ioredis');
+  const { ThrottlerStorageRedisService } = await import('@nest-lab/throttler-storage-redis');
+  const { ThrottlerStorageService } = await import('@nestjs/throttler');
+  const client = new Redis(url, { enableOfflineQueue: true, commandTimeout: 500, maxRetriesPerRequest: 0 });
+  const shared = new ThrottlerStorageRedisService(client);
+  const local = new ThrottlerStorageService();
+  const timeOf = async (storage: ThrottlerStorage) => {
+    const started = performance.now();
+    for (let i = 0; i < count; i++)
+      await storage.increment(`bench:${i % 64}`, 60_000, 1e9, 60_000, 'default');
+    return Math.round(((performance.now() - started) * 1000) / count);
+  };
+  try {
+    await timeOf(shared); // warm-up: connection, script cache
+    const memoryUs = await timeOf(local);
+    const redisUs = await timeOf(shared);
+    const cpuBefore = process.cpuUsage();
+    const serverBefore = cpuSeconds(redisPid) ?? 0;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < count) await shared.increment(`bench:${next++ % 64}`, 60_000, 1e9, 60_000, 'default');
+      }),
+    );
+    const cpu = process.cpuUsage(cpuBefore);
+    return {
+      memory_us: memoryUs,
+      redis_us: redisUs,
+      redis_client_cpu_us: Math.round((cpu.user + cpu.system) / count),
+      redis_server_cpu_us: Math.round((((cpuSeconds(redisPid) ?? 0) - serverBefore) * 1e6) / count),
+    };
+  } finally {
+    client.disconnect();
+    local.onApplicationShutdown();
+  }
+}
+
+/**
  * The cost per write of one budget across the replicas: three replicas with the write limit on (high enough
  * never to refuse) counting in their own memory, against three counting in one Redis, in interleaved rounds
  * whose order alternates; writes per second, p99, and the CPU per write of the three replicas (and of
@@ -483,6 +527,7 @@ async function rateLimitStores(env: Record<string, string>, options: BenchOption
     process.stdout.write('replicas: redis-server not installed, rate-limit store comparison skipped\n');
     return undefined;
   }
+  const direct = await directIncrements(redis.url, redis.pid, options.smoke ? 500 : 5000);
   const limited = { ...env, RATE_LIMIT_WRITES: '1000000' };
   const sets: Record<'memory' | 'redis', Server[]> = { memory: [], redis: [] };
   const balancers: Partial<Record<'memory' | 'redis', Balancer>> = {};
@@ -544,10 +589,19 @@ async function rateLimitStores(env: Record<string, string>, options: BenchOption
       cpu_us_per_write: Math.round(median(r.cpu)),
       redis_server_cpu_us_per_write: Math.round(median(r.redisCpu)),
     },
+    direct,
     redis_over_memory_rps: pairedRatio(r.rps, m.rps),
     redis_over_memory_cpu_per_write: pairedRatio(r.cpu, m.cpu),
   };
   const rows = [
+    {
+      measure: 'One counter update, in this process: memory / Redis, µs of wall time (sequential)',
+      value: `${direct.memory_us} / ${direct.redis_us}`,
+    },
+    {
+      measure: 'One Redis counter update: client CPU µs + redis-server CPU µs (64 in flight)',
+      value: `${direct.redis_client_cpu_us} + ${direct.redis_server_cpu_us}`,
+    },
     {
       measure: '3 replicas, limit in memory: writes/s (p99 ms), replicas CPU µs/write',
       value: `${summary.memory.rps} (${summary.memory.p99_ms}), ${summary.memory.cpu_us_per_write}`,
