@@ -55,7 +55,7 @@ const RECOVERED = 'Rate-limit store (Redis) answers again';
 
 describeRedis('one rate-limit budget across three replicas on Redis (built app)', () => {
   let redis: TestRedis;
-  let replicas: BuiltApp[] = [];
+  const replicas: BuiltApp[] = [];
   let balancer: Balancer;
 
   const storeErrors = async () => {
@@ -77,9 +77,10 @@ describeRedis('one rate-limit budget across three replicas on Redis (built app)'
 
   beforeAll(async () => {
     redis = await TestRedis.start();
-    replicas = await Promise.all(
-      [1, 2, 3].map(() =>
-        startBuiltApp({
+    // One after another: three starts at once on a busy 2-core machine can take longer than startBuiltApp waits.
+    for (let i = 0; i < 3; i++)
+      replicas.push(
+        await startBuiltApp({
           LOG_DIR: '',
           RATE_LIMIT_STORE: 'redis',
           REDIS_URL: redis.url,
@@ -87,10 +88,9 @@ describeRedis('one rate-limit budget across three replicas on Redis (built app)'
           RATE_LIMIT_READS: '1000',
           RATE_LIMIT_WINDOW_MS: '600000',
         }),
-      ),
-    );
+      );
     balancer = await Balancer.start(replicas.map((r) => r.url));
-  }, 30_000);
+  }, 60_000);
 
   afterAll(async () => {
     await balancer?.stop();
