@@ -129,4 +129,24 @@ describeRedis('one rate-limit budget across three replicas on Redis (built app)'
       expect(lines(r, RECOVERED)).toBe(1);
     }
   }, 30_000);
+
+  it('does not hold a write for a Redis that accepts and never answers: 500 ms at most, then counted in memory', async () => {
+    const before = await storeErrors();
+    redis.pause(true);
+    try {
+      const started = Date.now();
+      // One write per replica, each on its own connection to it.
+      const statuses = await Promise.all(
+        replicas.map((r) => send(r.url, 'POST', '/api/feedback/submit', { rating: 5 })),
+      );
+      const ms = Date.now() - started;
+      expect(statuses).toEqual([201, 201, 201]);
+      expect(ms).toBeGreaterThanOrEqual(450);
+      expect(ms).toBeLessThan(2000);
+      expect(await storeErrors()).toBe(before + 3);
+      for (const r of replicas) expect(await awaitLines(r, FAILING, 2)).toBe(2);
+    } finally {
+      redis.pause(false);
+    }
+  }, 30_000);
 });
