@@ -160,7 +160,7 @@ describe('SIGTERM with silent connections open (built app)', () => {
       ENVIRONMENT: 'production',
       LOG_DIR: '',
       SHUTDOWN_GRACE_MS: String(GRACE_MS),
-      // The default headers timeout (5 s) is longer than the grace: the silent ones must not wait for it.
+      // The default headers timeout (10 s) is longer than the grace: the silent ones must not wait for it.
     });
     const silent: Socket[] = [];
     const closes: Promise<number>[] = [];

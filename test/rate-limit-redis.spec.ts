@@ -55,7 +55,7 @@ const RECOVERED = 'Rate-limit store (Redis) answers again';
 
 describeRedis('one rate-limit budget across three replicas on Redis (built app)', () => {
   let redis: TestRedis;
-  let replicas: BuiltApp[] = [];
+  const replicas: BuiltApp[] = [];
   let balancer: Balancer;
 
   const storeErrors = async () => {
@@ -77,9 +77,10 @@ describeRedis('one rate-limit budget across three replicas on Redis (built app)'
 
   beforeAll(async () => {
     redis = await TestRedis.start();
-    replicas = await Promise.all(
-      [1, 2, 3].map(() =>
-        startBuiltApp({
+    // One after another: three starts at once on a busy 2-core machine can take longer than startBuiltApp waits.
+    for (let i = 0; i < 3; i++)
+      replicas.push(
+        await startBuiltApp({
           LOG_DIR: '',
           RATE_LIMIT_STORE: 'redis',
           REDIS_URL: redis.url,
@@ -87,10 +88,9 @@ describeRedis('one rate-limit budget across three replicas on Redis (built app)'
           RATE_LIMIT_READS: '1000',
           RATE_LIMIT_WINDOW_MS: '600000',
         }),
-      ),
-    );
+      );
     balancer = await Balancer.start(replicas.map((r) => r.url));
-  }, 30_000);
+  }, 60_000);
 
   afterAll(async () => {
     await balancer?.stop();
@@ -127,6 +127,26 @@ describeRedis('one rate-limit budget across three replicas on Redis (built app)'
     for (const r of replicas) {
       expect(lines(r, FAILING)).toBe(1);
       expect(lines(r, RECOVERED)).toBe(1);
+    }
+  }, 30_000);
+
+  it('does not hold a write for a Redis that accepts and never answers: 500 ms at most, then counted in memory', async () => {
+    const before = await storeErrors();
+    redis.pause(true);
+    try {
+      const started = Date.now();
+      // One write per replica, each on its own connection to it.
+      const statuses = await Promise.all(
+        replicas.map((r) => send(r.url, 'POST', '/api/feedback/submit', { rating: 5 })),
+      );
+      const ms = Date.now() - started;
+      expect(statuses).toEqual([201, 201, 201]);
+      expect(ms).toBeGreaterThanOrEqual(450);
+      expect(ms).toBeLessThan(2000);
+      expect(await storeErrors()).toBe(before + 3);
+      for (const r of replicas) expect(await awaitLines(r, FAILING, 2)).toBe(2);
+    } finally {
+      redis.pause(false);
     }
   }, 30_000);
 });

@@ -63,10 +63,16 @@ export class TestRedis {
     throw new Error(`redis-server did not answer on ${this.port} within 5 s`);
   }
 
+  /** SIGSTOP or SIGCONT: a Redis that accepts connections and answers nothing, then one that answers again. */
+  pause(paused: boolean): void {
+    this.child?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGCONT');
     child.kill('SIGKILL');
     await exited;
   }

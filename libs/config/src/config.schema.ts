@@ -186,7 +186,7 @@ export const ENV_SCHEMA = z
     RATE_LIMIT_WINDOW_MS: integer(60_000, 1000, 3_600_000),
     REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
     REQUEST_DEADLINE_MS: integer(30_000, 0, 600_000),
-    HEADERS_TIMEOUT_MS: integer(5000, 500, 600_000),
+    HEADERS_TIMEOUT_MS: integer(10_000, 500, 600_000),
     MAX_CONNECTIONS: integer(undefined, 16, 1_000_000),
     SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
     SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),

@@ -12,7 +12,7 @@ import { InjectMetric, METRICS } from '@app/metrics';
 export const REDIS_COMMAND_TIMEOUT_MS = 500;
 /** Longest the start waits for Redis; the service starts either way. */
 const REDIS_START_WAIT_MS = 2000;
-/** Every key the service writes in Redis starts with this, so the database can be shared. */
+/** Every rate-limit key starts with this (inside the storage's `{...}` hash tag), so the database can be shared. */
 export const REDIS_KEY_PREFIX = 'terra_constellata:rate_limit:';
 
 /**
