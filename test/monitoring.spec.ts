@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseAlloy } from './support/alloy';
-import { findBinary } from './support/binaries';
+import { findBinary, itIfBinary } from './support/binaries';
 import { checkDashboards } from './support/grafana-schema';
 
 const ROOT = join(__dirname, '..');
@@ -497,12 +497,13 @@ describe('monitoring configuration files', () => {
 });
 
 describe('monitoring configuration checked by the real tools', () => {
-  const promtool = findBinary('promtool', 'apt-get install -y prometheus');
-  const amtool = findBinary('amtool', 'apt-get install -y prometheus-alertmanager');
-  const compose = findBinary('docker-compose', 'apt-get install -y docker-compose');
+  const promtool = findBinary('promtool', 'apt-get install -y prometheus') ?? '';
+  const amtool = findBinary('amtool', 'apt-get install -y prometheus-alertmanager') ?? '';
+  const compose = findBinary('docker-compose', 'apt-get install -y docker-compose') ?? '';
+  const alertmanager =
+    findBinary('prometheus-alertmanager', 'apt-get install -y prometheus-alertmanager') ?? '';
 
-  it('passes promtool check config and check rules', () => {
-    if (!promtool) return;
+  itIfBinary(promtool)('passes promtool check config and check rules', () => {
     const result = run(promtool, ['check', 'config', 'prometheus.yml']);
     expect(result.output).toContain('SUCCESS: prometheus.yml is valid prometheus config file syntax');
     expect(result.status).toBe(0);
@@ -510,25 +511,26 @@ describe('monitoring configuration checked by the real tools', () => {
     expect(checked.status).toBe(0);
   });
 
-  it('passes promtool test rules: every alert fires, stays silent below its threshold and waits its for', () => {
-    if (!promtool) return;
-    const tests = readdirSync(join(MONITORING, 'rules', 'tests')).filter((f) => f.endsWith('.yml'));
-    expect(tests.sort()).toEqual([
-      'terra_constellata_alerts_test.yml',
-      'terra_constellata_self_monitoring_test.yml',
-      'terra_constellata_slo_test.yml',
-    ]);
-    const result = run(promtool, ['test', 'rules', ...tests], join(MONITORING, 'rules', 'tests'));
-    expect(result.output).not.toContain('FAILED');
-    expect(result.status).toBe(0);
-    // Every alert has a test case.
-    const tested = tests.map((f) => readFileSync(join(MONITORING, 'rules', 'tests', f), 'utf8')).join('\n');
-    for (const rule of rules().filter((r) => r.alert))
-      expect(tested).toContain(`"alertname": "${rule.alert}"`);
-  });
+  itIfBinary(promtool)(
+    'passes promtool test rules: every alert fires, stays silent below its threshold and waits its for',
+    () => {
+      const tests = readdirSync(join(MONITORING, 'rules', 'tests')).filter((f) => f.endsWith('.yml'));
+      expect(tests.sort()).toEqual([
+        'terra_constellata_alerts_test.yml',
+        'terra_constellata_self_monitoring_test.yml',
+        'terra_constellata_slo_test.yml',
+      ]);
+      const result = run(promtool, ['test', 'rules', ...tests], join(MONITORING, 'rules', 'tests'));
+      expect(result.output).not.toContain('FAILED');
+      expect(result.status).toBe(0);
+      // Every alert has a test case.
+      const tested = tests.map((f) => readFileSync(join(MONITORING, 'rules', 'tests', f), 'utf8')).join('\n');
+      for (const rule of rules().filter((r) => r.alert))
+        expect(tested).toContain(`"alertname": "${rule.alert}"`);
+    },
+  );
 
-  it('keeps the commented remote_write block valid: promtool checks it uncommented', () => {
-    if (!promtool) return;
+  itIfBinary(promtool)('keeps the commented remote_write block valid: promtool checks it uncommented', () => {
     const text = readFileSync(join(MONITORING, 'prometheus.yml'), 'utf8');
     const start = text.indexOf('# remote_write:');
     expect(start).toBeGreaterThan(0);
@@ -551,8 +553,7 @@ describe('monitoring configuration checked by the real tools', () => {
     expect(parsed.remote_write[0]).toMatchObject({ url: 'https://metrics.example.com/api/v1/write' });
   });
 
-  it('passes amtool check-config and routes by severity', () => {
-    if (!amtool) return;
+  itIfBinary(amtool)('passes amtool check-config and routes by severity', () => {
     const result = run(amtool, ['check-config', 'alertmanager.yml']);
     expect(result.output).toContain('SUCCESS');
     expect(result.status).toBe(0);
@@ -609,194 +610,203 @@ describe('monitoring configuration checked by the real tools', () => {
       expect(down.expr).toContain(job);
   });
 
-  it('validates the compose files, alone and together, and they are closed by default', () => {
-    if (!compose) return;
-    const env: NodeJS.ProcessEnv = { ...process.env, GF_SECURITY_ADMIN_PASSWORD: 'a-password-for-the-check' };
-    delete env.MONITORING_BIND;
-    delete env.BACKEND_BIND;
-    const composeRun = (args: string[], environment: NodeJS.ProcessEnv) => {
-      const result = spawnSync(compose, args, { cwd: ROOT, env: environment, encoding: 'utf8' });
-      return { status: result.status, output: `${result.stdout}${result.stderr}`, stdout: result.stdout };
-    };
-    for (const files of [
-      ['docker-compose.yml'],
-      ['docker-compose.monitoring.yml'],
-      ['docker-compose.yml', 'docker-compose.monitoring.yml'],
-      // The dev loop (test/compose.spec.ts checks what it changes).
-      ['docker-compose.monitoring.yml', 'docker-compose.dev.yml'],
-    ]) {
-      const result = composeRun([...files.flatMap((f) => ['-f', f]), 'config', '-q'], env);
-      expect(result.output).toBe('');
-      expect(result.status).toBe(0);
-    }
-    // Grafana refuses to start as admin/admin: without the password the stack does not even render.
-    const unset: NodeJS.ProcessEnv = { ...env };
-    delete unset.GF_SECURITY_ADMIN_PASSWORD;
-    const refused = composeRun(['-f', 'docker-compose.monitoring.yml', 'config', '-q'], unset);
-    expect(refused.status).not.toBe(0);
-    expect(refused.output).toContain('set GF_SECURITY_ADMIN_PASSWORD');
+  itIfBinary(compose)(
+    'validates the compose files, alone and together, and they are closed by default',
+    () => {
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        GF_SECURITY_ADMIN_PASSWORD: 'a-password-for-the-check',
+      };
+      delete env.MONITORING_BIND;
+      delete env.BACKEND_BIND;
+      const composeRun = (args: string[], environment: NodeJS.ProcessEnv) => {
+        const result = spawnSync(compose, args, { cwd: ROOT, env: environment, encoding: 'utf8' });
+        return { status: result.status, output: `${result.stdout}${result.stderr}`, stdout: result.stdout };
+      };
+      for (const files of [
+        ['docker-compose.yml'],
+        ['docker-compose.monitoring.yml'],
+        ['docker-compose.yml', 'docker-compose.monitoring.yml'],
+        // The dev loop (test/compose.spec.ts checks what it changes).
+        ['docker-compose.monitoring.yml', 'docker-compose.dev.yml'],
+      ]) {
+        const result = composeRun([...files.flatMap((f) => ['-f', f]), 'config', '-q'], env);
+        expect(result.output).toBe('');
+        expect(result.status).toBe(0);
+      }
+      // Grafana refuses to start as admin/admin: without the password the stack does not even render.
+      const unset: NodeJS.ProcessEnv = { ...env };
+      delete unset.GF_SECURITY_ADMIN_PASSWORD;
+      const refused = composeRun(['-f', 'docker-compose.monitoring.yml', 'config', '-q'], unset);
+      expect(refused.status).not.toBe(0);
+      expect(refused.output).toContain('set GF_SECURITY_ADMIN_PASSWORD');
 
-    const merged = parseYaml(
-      composeRun(['-f', 'docker-compose.yml', '-f', 'docker-compose.monitoring.yml', 'config'], env).stdout,
-    ) as {
-      services: Record<
-        string,
-        {
-          image: string;
-          build?: unknown;
-          container_name?: string;
-          command?: string[] | string;
-          entrypoint?: string[];
-          ports?: Array<{ host_ip?: string; published?: number | string } | string>;
-          environment?: Record<string, string>;
+      const merged = parseYaml(
+        composeRun(['-f', 'docker-compose.yml', '-f', 'docker-compose.monitoring.yml', 'config'], env).stdout,
+      ) as {
+        services: Record<
+          string,
+          {
+            image: string;
+            build?: unknown;
+            container_name?: string;
+            command?: string[] | string;
+            entrypoint?: string[];
+            ports?: Array<{ host_ip?: string; published?: number | string } | string>;
+            environment?: Record<string, string>;
+          }
+        >;
+      };
+      expect(Object.keys(merged.services).sort()).toEqual([
+        'alertmanager',
+        'alertmanager-2',
+        'alloy',
+        'backend',
+        'cadvisor',
+        'grafana',
+        'loki',
+        'node-exporter',
+        'postgres',
+        'prometheus',
+      ]);
+      for (const name of ['grafana', 'alloy', 'prometheus', 'loki', 'alertmanager']) {
+        expect(merged.services[name].container_name).toBe(`terra_constellata_${name}`);
+      }
+      for (const [name, service] of Object.entries(merged.services)) {
+        // Exact versions: no latest, no floating major or minor. The backend is built here, from the Dockerfile.
+        if (!service.build)
+          expect({ name, image: service.image }).toEqual({
+            name,
+            // PostgreSQL's own versions are major.minor.
+            image: expect.stringMatching(
+              name === 'postgres' ? /^postgres:\d+\.\d+-alpine$/ : /:v?\d+\.\d+\.\d+$/,
+            ),
+          });
+        // Published on loopback only.
+        for (const port of service.ports ?? []) {
+          const hostIp = typeof port === 'string' ? port.split(':')[0] : port.host_ip;
+          expect({ name, hostIp }).toEqual({ name, hostIp: '127.0.0.1' });
         }
-      >;
-    };
-    expect(Object.keys(merged.services).sort()).toEqual([
-      'alertmanager',
-      'alertmanager-2',
-      'alloy',
-      'backend',
-      'cadvisor',
-      'grafana',
-      'loki',
-      'node-exporter',
-      'postgres',
-      'prometheus',
-    ]);
-    for (const name of ['grafana', 'alloy', 'prometheus', 'loki', 'alertmanager']) {
-      expect(merged.services[name].container_name).toBe(`terra_constellata_${name}`);
-    }
-    for (const [name, service] of Object.entries(merged.services)) {
-      // Exact versions: no latest, no floating major or minor. The backend is built here, from the Dockerfile.
-      if (!service.build)
-        expect({ name, image: service.image }).toEqual({
-          name,
-          // PostgreSQL's own versions are major.minor.
-          image: expect.stringMatching(
-            name === 'postgres' ? /^postgres:\d+\.\d+-alpine$/ : /:v?\d+\.\d+\.\d+$/,
-          ),
-        });
-      // Published on loopback only.
-      for (const port of service.ports ?? []) {
-        const hostIp = typeof port === 'string' ? port.split(':')[0] : port.host_ip;
-        expect({ name, hostIp }).toEqual({ name, hostIp: '127.0.0.1' });
       }
-    }
-    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM node:\d+\.\d+\.\d+-[a-z]+-slim AS/m);
-    // Alertmanager clustering: the two instances name each other as peers; the second runs in the ha profile.
-    const am1 = [merged.services.alertmanager.command].flat().join(' ');
-    const am2 = [merged.services['alertmanager-2'].command].flat().join(' ');
-    expect(am1).toContain('--cluster.peer=alertmanager-2:9094');
-    expect(am2).toContain('--cluster.peer=alertmanager:9094');
-    const prometheus = [merged.services.prometheus.command].flat().join(' ');
-    expect(prometheus).not.toContain('--web.enable-lifecycle');
-    expect(prometheus).toContain('--web.config.file=/etc/prometheus/secrets/web.yml');
-    expect([merged.services.alertmanager.command].flat().join(' ')).toContain(
-      '--web.config.file=/etc/alertmanager/auth/web.yml',
-    );
-    // Retention covers the longest range any rule or dashboard reads.
-    const retention = /--storage\.tsdb\.retention\.time=(\d+)d/.exec(prometheus);
-    expect(retention).not.toBeNull();
-    const sources = [
-      ...RULE_FILES.map((f) => readFileSync(join(MONITORING, 'rules', f), 'utf8')),
-      ...DASHBOARDS.map((n) => readFileSync(join(MONITORING, 'grafana', 'dashboards', n), 'utf8')),
-    ].join('\n');
-    const days = (range: string) => {
-      const [, n, unit] = /^(\d+)([smhdw])$/.exec(range)!;
-      return (
-        Number(n) * { s: 1 / 86400, m: 1 / 1440, h: 1 / 24, d: 1, w: 7 }[unit as 's' | 'm' | 'h' | 'd' | 'w']
+      const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+      expect(dockerfile).toMatch(/^FROM node:\d+\.\d+\.\d+-[a-z]+-slim AS/m);
+      // Alertmanager clustering: the two instances name each other as peers; the second runs in the ha profile.
+      const am1 = [merged.services.alertmanager.command].flat().join(' ');
+      const am2 = [merged.services['alertmanager-2'].command].flat().join(' ');
+      expect(am1).toContain('--cluster.peer=alertmanager-2:9094');
+      expect(am2).toContain('--cluster.peer=alertmanager:9094');
+      const prometheus = [merged.services.prometheus.command].flat().join(' ');
+      expect(prometheus).not.toContain('--web.enable-lifecycle');
+      expect(prometheus).toContain('--web.config.file=/etc/prometheus/secrets/web.yml');
+      expect([merged.services.alertmanager.command].flat().join(' ')).toContain(
+        '--web.config.file=/etc/alertmanager/auth/web.yml',
       );
-    };
-    const longest = Math.max(...(sources.match(/\[(\d+[smhdw])\]/g) ?? []).map((r) => days(r.slice(1, -1))));
-    expect(longest).toBe(30);
-    expect(Number(retention![1])).toBeGreaterThanOrEqual(longest + 1);
-    // Windows of a day and more read the recorded 5-minute rates, never the raw counters.
-    for (const expr of rules().map((r) => r.expr)) {
-      for (const [, selector, range] of expr.matchAll(/([a-z0-9_:]+)(?:\{[^}]*\})?\[(\d+[dw])\]/g))
-        expect({ selector, range }).toEqual({
-          selector: expect.stringMatching(/^terra_constellata:.*:rate5m$/),
-          range,
-        });
-    }
-  });
-
-  it('protects Prometheus and Alertmanager with basic auth from generated secret files (promtool check web-config, a real Alertmanager)', async () => {
-    if (!promtool || !amtool) return;
-    const dir = mkdtempSync(join(tmpdir(), 'tc-secrets-'));
-    const generate = () =>
-      execFileSync(process.execPath, [join(ROOT, 'scripts', 'monitoring-secrets.mjs'), '--dir', dir], {
-        encoding: 'utf8',
-      });
-    generate();
-    const password = readFileSync(join(dir, 'monitoring_password'), 'utf8');
-    expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    const web = readFileSync(join(dir, 'web.yml'), 'utf8');
-    // Running it again keeps both files.
-    generate();
-    expect(readFileSync(join(dir, 'web.yml'), 'utf8')).toBe(web);
-    const checked = run(promtool, ['check', 'web-config', join(dir, 'web.yml')]);
-    expect(checked.output).toContain('SUCCESS');
-    expect(checked.status).toBe(0);
-    // The files compose mounts are the ones the script writes, and are not committed.
-    const composeText = readFileSync(join(ROOT, 'docker-compose.monitoring.yml'), 'utf8');
-    expect(composeText).toContain(
-      './monitoring/secrets/monitoring_password:/etc/grafana/secrets/monitoring_password:ro',
-    );
-    expect(readFileSync(join(ROOT, '.gitignore'), 'utf8')).toContain('monitoring/secrets/web.yml');
-    const prometheusYml = readFileSync(join(MONITORING, 'prometheus.yml'), 'utf8');
-    expect(prometheusYml.match(/password_file: secrets\/monitoring_password/g)).toHaveLength(3);
-    const datasources = readFileSync(
-      join(MONITORING, 'grafana/provisioning/datasources/datasources.yml'),
-      'utf8',
-    );
-    expect(
-      datasources.match(/basicAuthPassword: \$__file\{\/etc\/grafana\/secrets\/monitoring_password\}/g),
-    ).toHaveLength(2);
-
-    // A real Alertmanager with that web config: 401 without the password, 200 with it.
-    const alertmanager = findBinary('prometheus-alertmanager', 'apt-get install -y prometheus-alertmanager');
-    if (!alertmanager) return;
-    // A port the kernel just handed out, not a random one another test may hold.
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port: free } = probe.address() as AddressInfo;
-        probe.close(() => resolve(free));
-      });
-    });
-    const child = spawn(
-      alertmanager,
-      [
-        `--config.file=${join(MONITORING, 'alertmanager.yml')}`,
-        `--web.config.file=${join(dir, 'web.yml')}`,
-        `--storage.path=${join(dir, 'am-data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    try {
-      const url = `http://127.0.0.1:${port}/api/v2/status`;
-      let open: Response | undefined;
-      // Up to 30 s: on a loaded machine (the whole suite on two cores) Alertmanager can take a while to listen.
-      for (let i = 0; i < 300 && !open && child.exitCode === null; i++) {
-        open = await fetch(url).catch(() => undefined);
-        if (!open) await new Promise((r) => setTimeout(r, 100));
+      // Retention covers the longest range any rule or dashboard reads.
+      const retention = /--storage\.tsdb\.retention\.time=(\d+)d/.exec(prometheus);
+      expect(retention).not.toBeNull();
+      const sources = [
+        ...RULE_FILES.map((f) => readFileSync(join(MONITORING, 'rules', f), 'utf8')),
+        ...DASHBOARDS.map((n) => readFileSync(join(MONITORING, 'grafana', 'dashboards', n), 'utf8')),
+      ].join('\n');
+      const days = (range: string) => {
+        const [, n, unit] = /^(\d+)([smhdw])$/.exec(range)!;
+        return (
+          Number(n) *
+          { s: 1 / 86400, m: 1 / 1440, h: 1 / 24, d: 1, w: 7 }[unit as 's' | 'm' | 'h' | 'd' | 'w']
+        );
+      };
+      const longest = Math.max(
+        ...(sources.match(/\[(\d+[smhdw])\]/g) ?? []).map((r) => days(r.slice(1, -1))),
+      );
+      expect(longest).toBe(30);
+      expect(Number(retention![1])).toBeGreaterThanOrEqual(longest + 1);
+      // Windows of a day and more read the recorded 5-minute rates, never the raw counters.
+      for (const expr of rules().map((r) => r.expr)) {
+        for (const [, selector, range] of expr.matchAll(/([a-z0-9_:]+)(?:\{[^}]*\})?\[(\d+[dw])\]/g))
+          expect({ selector, range }).toEqual({
+            selector: expect.stringMatching(/^terra_constellata:.*:rate5m$/),
+            range,
+          });
       }
-      expect({ status: open?.status, stderr: open ? '' : stderr }).toEqual({ status: 401, stderr: '' });
-      const authorized = await fetch(url, {
-        headers: { authorization: `Basic ${Buffer.from(`terra:${password}`).toString('base64')}` },
+    },
+  );
+
+  itIfBinary(promtool, amtool, alertmanager)(
+    'protects Prometheus and Alertmanager with basic auth from generated secret files (promtool check web-config, a real Alertmanager)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tc-secrets-'));
+      const generate = () =>
+        execFileSync(process.execPath, [join(ROOT, 'scripts', 'monitoring-secrets.mjs'), '--dir', dir], {
+          encoding: 'utf8',
+        });
+      generate();
+      const password = readFileSync(join(dir, 'monitoring_password'), 'utf8');
+      expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      const web = readFileSync(join(dir, 'web.yml'), 'utf8');
+      // Running it again keeps both files.
+      generate();
+      expect(readFileSync(join(dir, 'web.yml'), 'utf8')).toBe(web);
+      const checked = run(promtool, ['check', 'web-config', join(dir, 'web.yml')]);
+      expect(checked.output).toContain('SUCCESS');
+      expect(checked.status).toBe(0);
+      // The files compose mounts are the ones the script writes, and are not committed.
+      const composeText = readFileSync(join(ROOT, 'docker-compose.monitoring.yml'), 'utf8');
+      expect(composeText).toContain(
+        './monitoring/secrets/monitoring_password:/etc/grafana/secrets/monitoring_password:ro',
+      );
+      expect(readFileSync(join(ROOT, '.gitignore'), 'utf8')).toContain('monitoring/secrets/web.yml');
+      const prometheusYml = readFileSync(join(MONITORING, 'prometheus.yml'), 'utf8');
+      expect(prometheusYml.match(/password_file: secrets\/monitoring_password/g)).toHaveLength(3);
+      const datasources = readFileSync(
+        join(MONITORING, 'grafana/provisioning/datasources/datasources.yml'),
+        'utf8',
+      );
+      expect(
+        datasources.match(/basicAuthPassword: \$__file\{\/etc\/grafana\/secrets\/monitoring_password\}/g),
+      ).toHaveLength(2);
+
+      // A real Alertmanager with that web config: 401 without the password, 200 with it.
+      // A port the kernel just handed out, not a random one another test may hold.
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const { port: free } = probe.address() as AddressInfo;
+          probe.close(() => resolve(free));
+        });
       });
-      expect(authorized.status).toBe(200);
-      const wrong = await fetch(url, {
-        headers: { authorization: `Basic ${Buffer.from('terra:wrong').toString('base64')}` },
-      });
-      expect(wrong.status).toBe(401);
-    } finally {
-      child.kill('SIGKILL');
-    }
-  }, 60_000);
+      const child = spawn(
+        alertmanager,
+        [
+          `--config.file=${join(MONITORING, 'alertmanager.yml')}`,
+          `--web.config.file=${join(dir, 'web.yml')}`,
+          `--storage.path=${join(dir, 'am-data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--cluster.listen-address=',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr!.on('data', (chunk) => (stderr += chunk));
+      try {
+        const url = `http://127.0.0.1:${port}/api/v2/status`;
+        let open: Response | undefined;
+        // Up to 30 s: on a loaded machine (the whole suite on two cores) Alertmanager can take a while to listen.
+        for (let i = 0; i < 300 && !open && child.exitCode === null; i++) {
+          open = await fetch(url).catch(() => undefined);
+          if (!open) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect({ status: open?.status, stderr: open ? '' : stderr }).toEqual({ status: 401, stderr: '' });
+        const authorized = await fetch(url, {
+          headers: { authorization: `Basic ${Buffer.from(`terra:${password}`).toString('base64')}` },
+        });
+        expect(authorized.status).toBe(200);
+        const wrong = await fetch(url, {
+          headers: { authorization: `Basic ${Buffer.from('terra:wrong').toString('base64')}` },
+        });
+        expect(wrong.status).toBe(401);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
 });

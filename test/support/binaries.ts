@@ -19,3 +19,8 @@ export function findBinary(name: string, install: string): string | null {
 export function describeIfBinary(path: string | null): jest.Describe {
   return path ? describe : describe.skip;
 }
+
+/** `it` when every binary was found; otherwise `it.skip`, and findBinary has printed why. */
+export function itIfBinary(...paths: Array<string | null>): jest.It {
+  return paths.every(Boolean) ? it : it.skip;
+}
