@@ -8,6 +8,7 @@ import { RequestContextService } from '@app/logging';
 import { createTestApp, type TestApp } from './support/app';
 import { BUILT_MAIN, startBuiltApp } from './support/built-app';
 import { ProbeController } from './support/probe.controller';
+import { TOKEN_PATTERN } from '@app/common';
 
 const ERROR_KEYS = ['error', 'message', 'request_id', 'statusCode'];
 
@@ -78,7 +79,11 @@ describe('the app over HTTP (production configuration)', () => {
   it('echoes a sane client request id and replaces one that is not', async () => {
     const kept = await request(server).get('/').set('x-request-id', 'req-123.abc:7').expect(200);
     expect(kept.headers['x-request-id']).toBe('req-123.abc:7');
-    for (const bad of ['has spaces', 'x'.repeat(129), 'a"b', '<script>']) {
+    // The pattern the OpenAPI document gives for x-request-id, which the server applies: no `@` (user ids may have one).
+    const documented = new RegExp(TOKEN_PATTERN);
+    expect(documented.test('req-123.abc:7')).toBe(true);
+    for (const bad of ['has spaces', 'x'.repeat(129), 'a"b', '<script>', 'someone@example.com']) {
+      expect(documented.test(bad)).toBe(false);
       const res = await request(server).get('/').set('x-request-id', bad).expect(200);
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     }

@@ -4,10 +4,8 @@ import { ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestj
 // @nestjs/swagger exports these OpenAPI types only from its dist folder; a type-only import, so the typecheck in
 // `npm test` fails the day they move.
 import type { HeaderObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { TOKEN_PATTERN } from './ids';
 import { TRACERESPONSE_PATTERN } from './request-trace';
-
-/** Request ids, idempotency keys: what the service accepts in its headers. */
-export const TOKEN_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
 
 /** The one error body of the service (the global exception filter writes it). */
 export class ErrorResponse {

@@ -15,8 +15,8 @@ export {
   ErrorResponse,
   RATE_LIMIT_HEADERS,
   REQUEST_ID_HEADER as REQUEST_ID_RESPONSE_HEADER,
-  TOKEN_PATTERN,
 } from './api-docs';
+export { TOKEN, TOKEN_PATTERN, USER_ID, USER_ID_PATTERN } from './ids';
 export {
   requestTraceOf,
   setRequestTrace,

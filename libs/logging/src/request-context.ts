@@ -1,20 +1,18 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { storage, type Store } from 'nestjs-pino/storage';
-import type { RequestTrace } from '@app/common';
+import { TOKEN, USER_ID, type RequestTrace } from '@app/common';
 import type { AppPinoLogger } from './logger.factory';
-
-const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /** The client's `x-request-id` when it cannot break a log line or a header; a fresh UUID otherwise. */
 export function requestIdFor(req: IncomingMessage): string {
   const header = req.headers['x-request-id'];
-  return typeof header === 'string' && SANE_ID.test(header) ? header : randomUUID();
+  return typeof header === 'string' && TOKEN.test(header) ? header : randomUUID();
 }
 
-/** An id when it is sane (fits a log line and a label); otherwise undefined, i.e. unknown. */
+/** A user id when it is one the service accepts (fits a log line and a label); otherwise undefined. */
 export function saneId(value: unknown): string | undefined {
-  return typeof value === 'string' && SANE_ID.test(value) ? value : undefined;
+  return typeof value === 'string' && USER_ID.test(value) ? value : undefined;
 }
 
 /**

@@ -14,9 +14,11 @@ import {
 } from 'class-validator';
 import { FEEDBACK_CATEGORIES, type FeedbackCategory } from '../entities/feedback.entity';
 import { IsFlatObject } from './flat-object.validator';
+import { TOKEN, USER_ID } from '@app/common';
 
-export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-export const USER_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** Workflow and artwork ids; user ids (the shared definitions in @app/common). */
+export const ID_PATTERN = TOKEN;
+export const USER_ID_PATTERN = USER_ID;
 export const METADATA_MAX_BYTES = 4096;
 
 export class SubmitFeedbackDto {
