@@ -182,7 +182,14 @@ describe('the OpenAPI document on rate limits', () => {
       const headers = Object.keys(paths[path][method].responses['429']?.headers ?? {}).sort();
       expect({ path, headers }).toEqual({
         path,
-        headers: ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after', 'x-request-id'],
+        headers: [
+          'ratelimit-limit',
+          'ratelimit-remaining',
+          'ratelimit-reset',
+          'retry-after',
+          'traceresponse',
+          'x-request-id',
+        ],
       });
       const success = Object.entries(paths[path][method].responses).find(([status]) =>
         status.startsWith('2'),
