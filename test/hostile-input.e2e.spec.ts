@@ -151,6 +151,13 @@ describe('hostile input gets a 400 naming what is wrong, and nothing is stored',
       socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     });
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    // The service's one error body, as every other error answer has it.
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'CONNECT is not supported: this is not a proxy',
+      request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) as unknown,
+    });
   });
 });
 

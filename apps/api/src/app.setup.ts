@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { getToken } from '@willsoto/nestjs-prometheus';
@@ -15,6 +16,7 @@ import {
   limitConnections,
 } from './http/connections';
 import { DOCS_PATH, registerRequestPipeline } from './http/request-pipeline';
+import { rawErrorResponse } from './errors/error-body';
 
 /** Options for NestFactory.create / createNestApplication, shared by main() and the tests. */
 export const APP_OPTIONS = {
@@ -122,8 +124,10 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   // Node closes a CONNECT request's socket without a word when nothing handles it: answer 400 and close.
   app
     .getHttpServer()
-    .on('connect', (_request: unknown, socket: { end(data: string): void }) =>
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'),
+    .on('connect', (request: IncomingMessage, socket: { end(data: string): void }) =>
+      socket.end(
+        rawErrorResponse(400, 'CONNECT is not supported: this is not a proxy', requestIdFor(request)),
+      ),
     );
   // The API speaks JSON: any other body (text/plain included, which Fastify parses by default) is a 415.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');

@@ -7,13 +7,13 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { STATUS_CODES } from 'node:http';
 import { routeOf, UNMATCHED_ROUTE, type ErrorResponse } from '@app/common';
 import { AppConfig } from '@app/config';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '@app/database';
 import { AppLogger } from '@app/logging';
 import { recordErrorType } from '@app/metrics';
 import { allowedMethods } from '../http/allowed-methods';
+import { errorBody } from './error-body';
 
 /** The error body: the documented ErrorResponse schema is the one type of it. */
 type ErrorBody = ErrorResponse;
@@ -93,12 +93,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private unavailableBody(requestId: string): ErrorBody {
-    return {
-      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
-      error: 'Service Unavailable',
-      message: `The database is unavailable or too slow; retry after ${DATABASE_RETRY_AFTER_SECONDS} seconds`,
-      request_id: requestId,
-    };
+    return errorBody(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      `The database is unavailable or too slow; retry after ${DATABASE_RETRY_AFTER_SECONDS} seconds`,
+      requestId,
+    );
   }
 
   private toBody(exception: unknown, requestId: string): ErrorBody {
@@ -119,28 +118,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
       // list: one string for people, and the list itself as details for programs.
       const message: unknown = fromResponse.message ?? exception.message;
       const details = Array.isArray(message) ? message.map(String) : undefined;
-      return {
-        statusCode,
-        error: fromResponse.error ?? STATUS_CODES[statusCode] ?? 'Error',
-        message: details ? details.join('; ') : String(message),
-        ...(details ? { details } : {}),
-        request_id: requestId,
-      };
+      return errorBody(statusCode, details ? details.join('; ') : String(message), requestId, {
+        error: fromResponse.error,
+        details,
+      });
     }
     if (isClientStatusError(exception)) {
-      return {
-        statusCode: exception.statusCode,
-        error: STATUS_CODES[exception.statusCode] ?? 'Error',
-        message: exception.message,
-        request_id: requestId,
-      };
+      return errorBody(exception.statusCode, exception.message, requestId);
     }
-    const body: ErrorBody = {
-      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
-      error: 'Internal Server Error',
-      message: 'Internal server error',
-      request_id: requestId,
-    };
+    const body: ErrorBody = errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error', requestId);
     // Stacks help a developer at the desk; in production they would tell an attacker about the code.
     // Development only: staging is production's rehearsal and answers as production does.
     if (this.config.environment === 'development' && exception instanceof Error) body.stack = exception.stack;

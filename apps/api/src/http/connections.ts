@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Counter } from 'prom-client';
 import { requestIdFor } from '@app/logging';
+import { rawErrorResponse } from '../errors/error-body';
 
 /** Connections the default cap leaves to everything else that needs a descriptor (log files, Redis, DNS...). */
 const RESERVED_DESCRIPTORS = 128;
@@ -100,15 +101,12 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: ClientSo
           ? 'The request head is too large'
           : 'The request could not be parsed as HTTP/1.1';
     const request = (response as (ServerResponse & { req?: IncomingMessage }) | null | undefined)?.req;
-    const body = JSON.stringify({
-      statusCode: status,
-      error: STATUS_CODES[status],
-      message,
-      request_id: request ? requestIdFor(request) : requestIdFor({ headers: {} } as IncomingMessage),
-    });
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      rawErrorResponse(
+        status,
+        message,
+        request ? requestIdFor(request) : requestIdFor({ headers: {} } as IncomingMessage),
+      ),
     );
   }
   socket.destroy(error);

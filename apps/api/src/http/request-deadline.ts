@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { recordErrorType } from '@app/metrics';
+import { errorBody } from '../errors/error-body';
 
 /** The error type the metrics and logs give a request answered 503 by its deadline. */
 export class RequestDeadlineExceededError extends Error {
@@ -37,12 +38,13 @@ export function requestDeadline(fastify: FastifyInstance, deadlineMs: number) {
           .code(503)
           .header('retry-after', String(RETRY_AFTER_SECONDS))
           .header('content-type', 'application/json; charset=utf-8')
-          .send({
-            statusCode: 503,
-            error: 'Service Unavailable',
-            message: `The request took longer than REQUEST_DEADLINE_MS (${deadlineMs} ms); retry after ${RETRY_AFTER_SECONDS} seconds`,
-            request_id: String(request.id),
-          });
+          .send(
+            errorBody(
+              503,
+              `The request took longer than REQUEST_DEADLINE_MS (${deadlineMs} ms); retry after ${RETRY_AFTER_SECONDS} seconds`,
+              String(request.id),
+            ),
+          );
       }
     },
     Math.max(50, Math.min(250, deadlineMs / 4)),
