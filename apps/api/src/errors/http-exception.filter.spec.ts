@@ -5,13 +5,12 @@ import {
   NotFoundException,
   ServiceUnavailableException,
   UnprocessableEntityException,
-  type ArgumentsHost,
 } from '@nestjs/common';
-import type { HttpArgumentsHost } from '@nestjs/common/interfaces';
 import { Test } from '@nestjs/testing';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppConfig, parseConfig, type Environment } from '@app/config';
 import { AppLogger } from '@app/logging';
+import { fakeReply, httpContext, type Sent } from '../../../../test/support/fake-http';
 import { strictMock, type MockMembers } from '../../../../test/support/strict-mock';
 import { trackRoutes } from '../http/allowed-methods';
 import { HttpExceptionFilter } from './http-exception.filter';
@@ -37,50 +36,11 @@ const server = fakeServer([
   ['OPTIONS', '*'],
 ]);
 
-interface Sent {
-  status?: number;
-  headers: Record<string, string>;
-  body?: unknown;
-  sends: number;
-}
-
-/** A Fastify reply that records what the filter answers; it has only the methods the filter may use. */
-function fakeReply(): { reply: FastifyReply; sent: Sent } {
-  const sent: Sent = { headers: {}, sends: 0 };
-  const reply: FastifyReply = strictMock<FastifyReply>('FastifyReply', {
-    header: jest.fn((name: string, value: string) => {
-      sent.headers[name.toLowerCase()] = value;
-      return reply;
-    }),
-    status: jest.fn((code: number) => {
-      sent.status = code;
-      return reply;
-    }),
-    send: jest.fn((body?: unknown) => {
-      sent.sends++;
-      sent.body = body;
-      return reply;
-    }),
-  } as MockMembers<FastifyReply>);
-  return { reply, sent };
-}
-
 interface Call {
   method?: string;
   url?: string;
   /** The route template it matched; null for none. */
   route?: string | null;
-}
-
-function hostFor(request: FastifyRequest, reply: FastifyReply): ArgumentsHost {
-  return strictMock<ArgumentsHost>('ArgumentsHost', {
-    switchToHttp: jest.fn(() =>
-      strictMock<HttpArgumentsHost>('HttpArgumentsHost', {
-        getRequest: jest.fn(() => request),
-        getResponse: jest.fn(() => reply),
-      } as MockMembers<HttpArgumentsHost>),
-    ),
-  });
 }
 
 async function filterWith(logger: MockMembers<AppLogger>, environment: Environment = 'production') {
@@ -103,7 +63,7 @@ async function filterWith(logger: MockMembers<AppLogger>, environment: Environme
       server,
     } as unknown as FastifyRequest;
     const { reply, sent } = fakeReply();
-    filter.catch(exception, hostFor(request, reply));
+    filter.catch(exception, httpContext(request, reply));
     expect(sent.sends).toBe(1);
     return sent;
   };
