@@ -6,7 +6,7 @@ import { strictMock, type MockMembers } from './strict-mock';
 /** What a fake reply was told: the status, the headers (lower-case names), the body and how often it was sent. */
 export interface Sent {
   status?: number;
-  headers: Record<string, string>;
+  headers: Record<string, string | number>;
   body?: unknown;
   sends: number;
 }
@@ -15,7 +15,7 @@ export interface Sent {
 export function fakeReply(): { reply: FastifyReply; sent: Sent } {
   const sent: Sent = { headers: {}, sends: 0 };
   const reply: FastifyReply = strictMock<FastifyReply>('FastifyReply', {
-    header: jest.fn((name: string, value: string) => {
+    header: jest.fn((name: string, value: string | number) => {
       sent.headers[name.toLowerCase()] = value;
       return reply;
     }),
