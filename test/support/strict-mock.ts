@@ -42,10 +42,3 @@ export function strictMock<T extends object>(name: string, members: MockMembers<
     },
   }) as jest.Mocked<T>;
 }
-
-/** A jest.fn() for a method that must not be called in this test (its call fails the test, by name). */
-export function unexpected(name: string): jest.Mock {
-  return jest.fn(() => {
-    throw new Error(`unexpected call of ${name}`);
-  });
-}
