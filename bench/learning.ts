@@ -43,6 +43,7 @@ export async function inProcessService(env: Record<string, string>, seed: number
     LOG_DIR: join(dir, 'logs'),
     LOG_CONSOLE: 'off',
     RATE_LIMIT_WRITES: '0',
+    RATE_LIMIT_READS: '0',
     // Recomputes only when the simulation asks.
     FEEDBACK_INSIGHTS_INTERVAL_MS: '86400000',
     ...env,

@@ -48,6 +48,7 @@ export async function startServer(
       PORT: String(port),
       SHUTDOWN_GRACE_MS: '0',
       RATE_LIMIT_WRITES: '0',
+      RATE_LIMIT_READS: '0',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

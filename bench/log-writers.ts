@@ -1,7 +1,8 @@
 // Same-run comparison of the service's own log file writer (RotatingFileStream over BatchedWriter) with
-// pino-roll, the maintained roller, used as pino recommends it: a transport in a worker thread. Both write the
-// same request lines; the cost is the whole process's CPU time (the worker's included) per line, which is what
-// a request pays on a 2-core machine.
+// pino-roll, the maintained roller, used as pino recommends it (a transport in a worker thread), and with
+// SonicBoom (pino.destination) buffering to minLength in the main thread, the maintained batching writer without
+// rotation. All write the same request lines; the cost is the whole process's CPU time (a worker's included)
+// per line, which is what a request pays on a 2-core machine.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,27 +80,40 @@ const pinoRoll = (dir: string): Writer => {
   };
 };
 
-/** CPU µs per line for each writer, over rounds alternating the order; medians. */
-export async function compareLogWriters(
-  lines = 200_000,
-  rounds = 5,
-): Promise<{ own: number; pinoRoll: number }> {
-  const results: Record<'own' | 'pinoRoll', number[]> = { own: [], pinoRoll: [] };
-  await measure('warmup', own, 20_000);
-  await measure('warmup', pinoRoll, 20_000);
+const sonicBoom = (dir: string): Writer => {
+  // pino's own destination, buffering like the service's batched writer: 4 kB or the event-loop turn's lines.
+  const destination = pino.destination({
+    dest: join(dir, 'terra_constellata.log'),
+    minLength: 4096,
+    sync: false,
+  });
+  return {
+    write: (line) => destination.write(line),
+    end: () =>
+      new Promise<void>((resolve) => {
+        destination.once('close', () => resolve());
+        destination.end();
+      }),
+  };
+};
+
+const WRITERS = { own, pinoRoll, sonicBoom } as const;
+type WriterName = keyof typeof WRITERS;
+
+/** CPU µs per line for each writer, over rounds rotating the order; medians. */
+export async function compareLogWriters(lines = 200_000, rounds = 5): Promise<Record<WriterName, number>> {
+  const names = Object.keys(WRITERS) as WriterName[];
+  const results = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<
+    WriterName,
+    number[]
+  >;
+  for (const name of names) await measure('warmup', WRITERS[name], 20_000);
   for (let round = 0; round < rounds; round++) {
-    const order: Array<['own' | 'pinoRoll', (dir: string) => Writer]> =
-      round % 2 === 0
-        ? [
-            ['own', own],
-            ['pinoRoll', pinoRoll],
-          ]
-        : [
-            ['pinoRoll', pinoRoll],
-            ['own', own],
-          ];
-    for (const [name, make] of order) results[name].push(await measure(name, make, lines));
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + round) % names.length];
+      results[name].push(await measure(name, WRITERS[name], lines));
+    }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  return { own: median(results.own), pinoRoll: median(results.pinoRoll) };
+  return Object.fromEntries(names.map((name) => [name, median(results[name])])) as Record<WriterName, number>;
 }

@@ -1,10 +1,12 @@
-// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|replicas|growth|learning|all] [--rounds N] [--duration S] [--knobs name,...] [--smoke]
+// npm run bench [-- --scenario overhead|scrape|writes|soak|knobs|logwriters|redaction|replicas|growth|learning|all] [--rounds N] [--duration S] [--knobs name,...] [--smoke]
 // Every figure is measured in this run, on this machine, against a baseline measured beside it.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import { Client } from 'pg';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { REQUEST_DURATION_BUCKETS, RequestMetrics } from '@app/metrics';
@@ -12,8 +14,11 @@ import { Balancer } from './balancer';
 import { growth as growthOf } from './growth';
 import { inProcessService, simulate, type Policy, type SimulationResult } from './learning';
 import { compareLogWriters } from './log-writers';
+import { compareRedaction } from './redaction';
 import {
+  cpuSeconds,
   DIST,
+  freePort,
   load,
   loadWithCpu,
   MAIN,
@@ -446,6 +451,177 @@ async function writesOn(url: URL, options: BenchOptions) {
   }
 }
 
+/** A redis-server of the bench's own on a free loopback port, without persistence; undefined when not installed. */
+async function startRedis(): Promise<{ url: string; pid: number | undefined; stop(): void } | undefined> {
+  try {
+    execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('connect', () => (socket.destroy(), resolve(true)));
+      socket.on('error', () => resolve(false));
+    });
+    if (up) break;
+    await sleep(50);
+  }
+  return { url: `redis://127.0.0.1:${port}/0`, pid: child.pid, stop: () => child.kill('SIGKILL') };
+}
+
+/**
+ * The storage the service uses (@nest-lab/throttler-storage-redis on ioredis, options as in the service) and
+ * the in-memory one, driven directly: wall time of one update when they run one after another (the latency a
+ * write gains), and CPU per update of this process and of redis-server with 64 in flight.
+ */
+async function directIncrements(url: string, redisPid: number | undefined, count: number) {
+  const { Redis } = await import('ioredis');
+  const { ThrottlerStorageRedisService } = await import('@nest-lab/throttler-storage-redis');
+  const { ThrottlerStorageService } = await import('@nestjs/throttler');
+  const client = new Redis(url, { enableOfflineQueue: true, commandTimeout: 500, maxRetriesPerRequest: 0 });
+  const shared = new ThrottlerStorageRedisService(client);
+  const local = new ThrottlerStorageService();
+  const timeOf = async (storage: ThrottlerStorage) => {
+    const started = performance.now();
+    for (let i = 0; i < count; i++)
+      await storage.increment(`bench:${i % 64}`, 60_000, 1e9, 60_000, 'default');
+    return Math.round(((performance.now() - started) * 1000) / count);
+  };
+  try {
+    await timeOf(shared); // warm-up: connection, script cache
+    const memoryUs = await timeOf(local);
+    const redisUs = await timeOf(shared);
+    const cpuBefore = process.cpuUsage();
+    const serverBefore = cpuSeconds(redisPid) ?? 0;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < count) await shared.increment(`bench:${next++ % 64}`, 60_000, 1e9, 60_000, 'default');
+      }),
+    );
+    const cpu = process.cpuUsage(cpuBefore);
+    return {
+      memory_us: memoryUs,
+      redis_us: redisUs,
+      redis_client_cpu_us: Math.round((cpu.user + cpu.system) / count),
+      redis_server_cpu_us: Math.round((((cpuSeconds(redisPid) ?? 0) - serverBefore) * 1e6) / count),
+    };
+  } finally {
+    client.disconnect();
+    local.onApplicationShutdown();
+  }
+}
+
+/**
+ * The cost per write of one budget across the replicas: three replicas with the write limit on (high enough
+ * never to refuse) counting in their own memory, against three counting in one Redis, in interleaved rounds
+ * whose order alternates; writes per second, p99, and the CPU per write of the three replicas (and of
+ * redis-server).
+ */
+async function rateLimitStores(env: Record<string, string>, options: BenchOptions, body: string) {
+  const redis = await startRedis();
+  if (!redis) {
+    process.stdout.write('replicas: redis-server not installed, rate-limit store comparison skipped\n');
+    return undefined;
+  }
+  const direct = await directIncrements(redis.url, redis.pid, options.smoke ? 500 : 5000);
+  const limited = { ...env, RATE_LIMIT_WRITES: '1000000' };
+  const sets: Record<'memory' | 'redis', Server[]> = { memory: [], redis: [] };
+  const balancers: Partial<Record<'memory' | 'redis', Balancer>> = {};
+  const measured: Record<
+    'memory' | 'redis',
+    { rps: number[]; p99: number[]; cpu: number[]; redisCpu: number[] }
+  > = {
+    memory: { rps: [], p99: [], cpu: [], redisCpu: [] },
+    redis: { rps: [], p99: [], cpu: [], redisCpu: [] },
+  };
+  const cpuOf = (servers: Server[]) => servers.reduce((sum, s) => sum + (cpuSeconds(s.child.pid) ?? 0), 0);
+  try {
+    for (const store of ['memory', 'redis'] as const) {
+      for (let i = 1; i <= 3; i++)
+        sets[store].push(
+          await startServer(
+            `${store}-${i}`,
+            MAIN,
+            { ...limited, RATE_LIMIT_STORE: store, ...(store === 'redis' ? { REDIS_URL: redis.url } : {}) },
+            '/health/ready',
+          ),
+        );
+      balancers[store] = await Balancer.start(sets[store].map((s) => s.url));
+    }
+    const amount = options.smoke ? 300 : 5000;
+    for (let round = 0; round < Math.max(2, options.rounds); round++) {
+      const order = round % 2 === 0 ? (['memory', 'redis'] as const) : (['redis', 'memory'] as const);
+      for (const store of order) {
+        const cpuBefore = cpuOf(sets[store]);
+        const redisBefore = cpuSeconds(redis.pid) ?? 0;
+        const write = await load({
+          url: `${balancers[store]!.url}/api/feedback/submit`,
+          amount,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        const answered = Math.max(1, write.total);
+        measured[store].rps.push(write.rps);
+        measured[store].p99.push(write.p99);
+        measured[store].cpu.push(((cpuOf(sets[store]) - cpuBefore) * 1e6) / answered);
+        measured[store].redisCpu.push((((cpuSeconds(redis.pid) ?? 0) - redisBefore) * 1e6) / answered);
+        if ((write.statusCodes['201'] ?? 0) !== write.total)
+          throw new Error(`${store}: not every write was a 201: ${JSON.stringify(write.statusCodes)}`);
+      }
+    }
+  } finally {
+    for (const b of Object.values(balancers)) await b.stop();
+    for (const server of [...sets.memory, ...sets.redis]) await server.stop();
+    redis.stop();
+  }
+  const m = measured.memory;
+  const r = measured.redis;
+  const summary = {
+    memory: { rps: median(m.rps), p99_ms: median(m.p99), cpu_us_per_write: Math.round(median(m.cpu)) },
+    redis: {
+      rps: median(r.rps),
+      p99_ms: median(r.p99),
+      cpu_us_per_write: Math.round(median(r.cpu)),
+      redis_server_cpu_us_per_write: Math.round(median(r.redisCpu)),
+    },
+    direct,
+    redis_over_memory_rps: pairedRatio(r.rps, m.rps),
+    redis_over_memory_cpu_per_write: pairedRatio(r.cpu, m.cpu),
+  };
+  const rows = [
+    {
+      measure: 'One counter update, in this process: memory / Redis, µs of wall time (sequential)',
+      value: `${direct.memory_us} / ${direct.redis_us}`,
+    },
+    {
+      measure: 'One Redis counter update: client CPU µs + redis-server CPU µs (64 in flight)',
+      value: `${direct.redis_client_cpu_us} + ${direct.redis_server_cpu_us}`,
+    },
+    {
+      measure: '3 replicas, limit in memory: writes/s (p99 ms), replicas CPU µs/write',
+      value: `${summary.memory.rps} (${summary.memory.p99_ms}), ${summary.memory.cpu_us_per_write}`,
+    },
+    {
+      measure: '3 replicas, limit in Redis: writes/s (p99 ms), replicas + redis-server CPU µs/write',
+      value: `${summary.redis.rps} (${summary.redis.p99_ms}), ${summary.redis.cpu_us_per_write} + ${summary.redis.redis_server_cpu_us_per_write}`,
+    },
+    {
+      measure: 'Redis / memory: writes/s, replicas CPU per write (median of rounds)',
+      value: `${summary.redis_over_memory_rps}, ${summary.redis_over_memory_cpu_per_write}`,
+    },
+  ];
+  return { summary, rows };
+}
+
 /**
  * Scenario 7: the same load against one replica and against three on one PostgreSQL behind a round-robin TCP
  * balancer (as a Kubernetes Service spreads connections), on this machine's cores: what scales (the service's
@@ -503,6 +679,11 @@ async function replicasOn(url: URL, options: BenchOptions) {
       }
     }
     for (const server of started) await server.stop();
+    const stores = await rateLimitStores(env, options, body);
+    if (stores) {
+      results.rate_limit_store = stores.summary;
+      rows.push(...stores.rows);
+    }
     const one = results.replicas_1 as { get_root: { rps: number }; post_submit: { rps: number } };
     const three = results.replicas_3 as { get_root: { rps: number }; post_submit: { rps: number } };
     const summary = {
@@ -629,12 +810,13 @@ export async function soak(options: BenchOptions) {
   }
 }
 
-/** The service's log file writer against pino-roll in a worker thread: CPU per line, same run. */
+/** The service's log file writer against pino-roll in a worker thread and SonicBoom: CPU per line, same run. */
 export async function logwriters(options: BenchOptions) {
   const result = await compareLogWriters(options.smoke ? 20_000 : 200_000, options.smoke ? 1 : 5);
   printTable('Log file writers: whole-process CPU µs per request line, medians', [
     { writer: 'own (RotatingFileStream, batched, main thread)', 'CPU µs/line': result.own },
     { writer: 'pino-roll (pino transport, worker thread)', 'CPU µs/line': result.pinoRoll },
+    { writer: 'SonicBoom, minLength 4096 (main thread, no rotation)', 'CPU µs/line': result.sonicBoom },
   ]);
   const summary = {
     scenario: 'logwriters',
@@ -644,6 +826,33 @@ export async function logwriters(options: BenchOptions) {
     ...result,
   };
   return { ...summary, file: writeResult('logwriters', summary) };
+}
+
+/** The price of redacting every pino line and every request line's path, against not doing it. */
+export async function redaction(options: BenchOptions) {
+  const r = compareRedaction(options.smoke ? 20_000 : 300_000, options.smoke ? 1 : 5);
+  const us = (value: number) => Math.round(value * 1000) / 1000;
+  printTable('Log redaction: CPU µs per line to a discarding destination, medians', [
+    { variant: 'pino, no redaction', 'CPU µs/line': us(r.none), 'vs none': 1 },
+    {
+      variant: "pino + the service's hook (fields and free text)",
+      'CPU µs/line': us(r.hook),
+      'vs none': ratio(r.hook, r.none),
+    },
+    {
+      variant: 'pino `redact`, 8 paths (fields only)',
+      'CPU µs/line': us(r.pinoRedact),
+      'vs none': ratio(r.pinoRedact, r.none),
+    },
+    { variant: 'request line path, as is', 'CPU µs/line': us(r.pathPlain), 'vs none': 1 },
+    {
+      variant: 'request line path, redactText',
+      'CPU µs/line': us(r.pathRedacted),
+      'vs none': ratio(r.pathRedacted, r.pathPlain),
+    },
+  ]);
+  const summary = { scenario: 'redaction', at: new Date().toISOString(), machine: machine(), options, ...r };
+  return { ...summary, file: writeResult('redaction', summary) };
 }
 
 /** What each operator setting costs, against the production default, in interleaved rounds. */
@@ -662,6 +871,16 @@ export async function knobs(options: BenchOptions) {
       name: 'no trace context (no trace ids in logs, traceresponse or exemplars)',
       env: base,
       script: join(SERVERS, 'full-without-trace.js'),
+    },
+    {
+      name: 'request line through pino instead of the hand renderer',
+      env: base,
+      script: join(SERVERS, 'full-request-line-pino.js'),
+    },
+    {
+      name: '@fastify/helmet per request beside the precomputed headers',
+      env: base,
+      script: join(SERVERS, 'full-fastify-helmet.js'),
     },
     { name: 'no request deadline (REQUEST_DEADLINE_MS=0)', env: { ...base, REQUEST_DEADLINE_MS: '0' } },
     { name: 'no log files (LOG_DIR=)', env: { ...base, LOG_DIR: '' } },
@@ -811,7 +1030,18 @@ async function main(): Promise<void> {
   const scenario = arg('scenario', 'all');
   const wanted =
     scenario === 'all'
-      ? ['overhead', 'scrape', 'writes', 'soak', 'knobs', 'logwriters', 'replicas', 'growth', 'learning']
+      ? [
+          'overhead',
+          'scrape',
+          'writes',
+          'soak',
+          'knobs',
+          'logwriters',
+          'redaction',
+          'replicas',
+          'growth',
+          'learning',
+        ]
       : scenario.split(',');
   const scenarios = {
     overhead,
@@ -820,6 +1050,7 @@ async function main(): Promise<void> {
     soak,
     knobs,
     logwriters,
+    redaction,
     replicas,
     growth,
     learning,

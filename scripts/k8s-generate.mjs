@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Generates the Kubernetes copies of the monitoring sources, which stay the one source of truth:
-//   monitoring/rules/terra_constellata_{recording,alerts,slo}.yml -> deploy/k8s/base/generated/prometheusrule.yaml
+//   monitoring/rules/terra_constellata_{recording,alerts,slo,self_monitoring}.yml -> deploy/k8s/base/generated/prometheusrule.yaml
 //   monitoring/grafana/dashboards/*.json                          -> deploy/k8s/base/generated/dashboards.yaml
 // npm run k8s:generate writes them; `-- --check` only compares and exits 1 when they differ (the tests run it).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ const RULE_FILES = [
   'terra_constellata_recording.yml',
   'terra_constellata_alerts.yml',
   'terra_constellata_slo.yml',
+  'terra_constellata_self_monitoring.yml',
 ];
 const labels = {
   'app.kubernetes.io/name': 'terra-constellata',

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Points every runbook link (alert annotations, their promtool tests, dashboard links) at a new base URL:
+// Points every runbook link (alert annotations, their promtool tests, dashboard links and their importable
+// copies) at a new base URL:
 //   npm run monitoring:runbook-base -- https://wiki.example.com/terra/runbooks
 // The current base is kept in monitoring/runbook-base-url, the one place it is written down.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ const dirs = [
   'monitoring/rules',
   'monitoring/rules/tests',
   'monitoring/grafana/dashboards',
+  'monitoring/grafana/import',
   'deploy/k8s/base/generated',
 ];
 let changed = 0;

@@ -33,7 +33,7 @@ describe('health on the embedded database', () => {
 
   afterAll(() => t.close());
 
-  it('answers GET /health with the spec JSON', async () => {
+  it('answers GET /health with the documented JSON (status, timestamp, version, uptime, system, checks)', async () => {
     const res = await request(t.app.getHttpServer()).get('/health').expect(200);
     expect(res.body).toEqual({
       status: 'healthy',

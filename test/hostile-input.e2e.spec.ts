@@ -40,6 +40,24 @@ describe('hostile input gets a 400 naming what is wrong, and nothing is stored',
       `{"rating":3,"metadata":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`,
       'must not be nested more than 32 levels deep',
     ],
+    // JSON.parse reads 1e400 as Infinity, which JSON would store as null.
+    [
+      'a metadata number beyond a double',
+      '{"rating":3,"metadata":{"build":1e400}}',
+      'metadata.build: must be a finite number',
+    ],
+    ['a rating of -1e400', '{"rating":-1e400}', 'rating: must be a finite number'],
+    // A lone surrogate cannot be UTF-8: it would be stored and returned as U+FFFD.
+    [
+      'a comment with a lone surrogate',
+      '{"rating":3,"comment":"nice \\ud83d work"}',
+      'comment: must not contain a lone UTF-16 surrogate',
+    ],
+    [
+      'a metadata value with a lone low surrogate',
+      '{"rating":3,"metadata":{"note":"\\udc00"}}',
+      'metadata.note: must not contain a lone UTF-16 surrogate',
+    ],
   ])('%s', async (_name, body, message) => {
     const before = await stored();
     const res = await request(server)
@@ -49,6 +67,30 @@ describe('hostile input gets a 400 naming what is wrong, and nothing is stored',
       .expect(400);
     expect(JSON.stringify(res.body.details)).toContain(message);
     expect(await stored()).toBe(before);
+  });
+
+  it('stores a surrogate pair and the largest double as sent', async () => {
+    const comment = 'a star \ud83c\udf1f';
+    const res = await request(server)
+      .post('/api/feedback/submit')
+      .set('content-type', 'application/json')
+      .send(`{"rating":3,"comment":${JSON.stringify(comment)},"metadata":{"big":1.7976931348623157e308}}`)
+      .expect(201);
+    expect(res.body).toMatchObject({ comment, metadata: { big: 1.7976931348623157e308 } });
+  });
+
+  it('refuses a workflow input holding 1e400 or a lone surrogate', async () => {
+    for (const [input, field] of [
+      ['{"steps":[1,2,1e400]}', 'input.steps.2: must be a finite number'],
+      ['{"prompt":"\\ud800"}', 'input.prompt: must not contain a lone UTF-16 surrogate'],
+    ]) {
+      const res = await request(server)
+        .post('/api/workflows')
+        .set('content-type', 'application/json')
+        .send(`{"type":"map_rendering","input":${input}}`)
+        .expect(400);
+      expect(res.body.details[0]).toContain(field);
+    }
   });
 
   it('refuses a workflow input keyed "constructor" and an artwork body of null', async () => {
@@ -109,6 +151,79 @@ describe('hostile input gets a 400 naming what is wrong, and nothing is stored',
       socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     });
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+});
+
+describe('an Upgrade the service does not speak', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const server = t.app.getHttpServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    ({ port } = server.address() as { port: number });
+  });
+  afterAll(() => t.close());
+
+  /**
+   * Everything the server sends on one connection until it closes it, `enough` holds of what it sent, or 5 s
+   * pass (then `closed` is false).
+   */
+  const exchange = (bytes: string, enough: (text: string) => boolean = () => false) =>
+    new Promise<{ text: string; closed: boolean }>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve({ text, closed: false });
+      }, 5000);
+      socket.on('data', (chunk) => {
+        text += chunk;
+        if (!enough(text)) return;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ text, closed: false });
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve({ text, closed: true });
+      });
+      socket.on('error', reject);
+      socket.write(bytes);
+    });
+
+  it.each([
+    [
+      'websocket',
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13',
+    ],
+    [
+      'h2c',
+      'Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA',
+    ],
+  ])(
+    'answers a %s upgrade as HTTP/1.1 and closes, so a request pipelined behind it is not left waiting',
+    async (_name, headers) => {
+      const { text, closed } = await exchange(
+        `GET / HTTP/1.1\r\nHost: x\r\n${headers}\r\n\r\nGET /health/live HTTP/1.1\r\nHost: x\r\n\r\n`,
+      );
+      expect(closed).toBe(true);
+      expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(text.toLowerCase()).toContain('\r\nconnection: close\r\n');
+      expect(text).toContain('"service":"terra_constellata"');
+      // One answer on the connection: the pipelined request is for the client to send again.
+      expect(text.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    },
+  );
+
+  it('keeps a connection whose requests ask for no upgrade open for the next one', async () => {
+    const { text, closed } = await exchange(
+      'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /health/live HTTP/1.1\r\nHost: x\r\n\r\n',
+      (received) => received.includes('"status":"ok"'),
+    );
+    expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
+    expect(closed).toBe(false);
   });
 });
 

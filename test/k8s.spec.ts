@@ -103,6 +103,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       expect({ target, errors }).toEqual({ target, errors: [] });
       expect(validated.sort()).toEqual(
         [
+          'ConfigMap/grafana-dashboard-terra-constellata-hosts',
           'ConfigMap/grafana-dashboard-terra-constellata-overview',
           'ConfigMap/grafana-dashboard-terra-constellata-slo',
           'ConfigMap/terra-constellata',
@@ -201,6 +202,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       'terra_constellata_recording.yml',
       'terra_constellata_alerts.yml',
       'terra_constellata_slo.yml',
+      'terra_constellata_self_monitoring.yml',
     ].flatMap(
       (f) =>
         (parseYaml(readFileSync(join(ROOT, 'monitoring', 'rules', f), 'utf8')) as { groups: unknown[] })

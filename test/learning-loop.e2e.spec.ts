@@ -4,6 +4,9 @@ import { createTestApp, type TestApp } from './support/app';
 import { ENGINES } from './support/engines';
 import { parseExposition, valueOf } from './support/exposition';
 
+// All requests come from one address: only users a gateway vouches for are distinct raters.
+const GATEWAY_SECRET = 'learning-loop-gateway-secret-0123456789';
+
 for (const engine of ENGINES)
   engine.describe(
     `the learning loop closes: rankings, recommended style, flagged targets (${engine.name})`,
@@ -19,6 +22,7 @@ for (const engine of ENGINES)
           ...setup.env,
           FEEDBACK_FLAG_MIN_RATINGS: '3',
           FEEDBACK_FLAG_THRESHOLD: '2.5',
+          USER_ID_GATEWAY_SECRET: GATEWAY_SECRET,
         });
         server = t.app.getHttpServer();
       });
@@ -46,12 +50,13 @@ for (const engine of ENGINES)
         };
       const artwork = async (style: string) =>
         ((await request(server).post('/api/artworks').send({ style }).expect(201)).body as { id: string }).id;
-      // Each rating from its own user: a flag needs distinct raters.
+      // Each rating from its own user, vouched for as a gateway would: a flag needs distinct raters.
       let user = 0;
       const rate = (artworkId: string, rating: number) =>
         request(server)
           .post(`/api/feedback/artwork/${artworkId}`)
           .set('x-user-id', `user-${++user}`)
+          .set('x-gateway-secret', GATEWAY_SECRET)
           .send({ rating })
           .expect(201);
       const recompute = () => t.app.get(LearningLoopService).recompute('request');
@@ -137,6 +142,7 @@ for (const engine of ENGINES)
           await request(server)
             .post(`/api/feedback/workflow/${id}`)
             .set('x-user-id', `wf-user-${rating}-${++user}`)
+            .set('x-gateway-secret', GATEWAY_SECRET)
             .send({ rating })
             .expect(201);
         const rated = (await request(server).get(`/api/workflows/${id}`).expect(200)).body;

@@ -1,4 +1,20 @@
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  accessSync,
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +24,33 @@ import { BatchedWriter, LogFaults, RotatingFileStream } from '@app/logging';
 import { createTestApp } from './support/app';
 
 const DAY_MS = 86_400_000;
+
+/** The whole content of an open descriptor, even of a file that has been unlinked since. */
+function readDescriptor(fd: number): string {
+  const buffer = Buffer.alloc(fstatSync(fd).size);
+  let at = 0;
+  while (at < buffer.length) at += readSync(fd, buffer, at, buffer.length - at, at);
+  return buffer.toString('utf8');
+}
+
+const lineCount = (text: string) => text.split('\n').filter(Boolean).length;
+
+/** Polls until `check` holds; bounded. */
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  for (let waited = 0; !check(); waited += 50) {
+    if (waited > ms) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The value of one series of the app's /metrics, by name and destination label. */
+async function lossMetric(server: Parameters<typeof request>[0], name: string, destination: string) {
+  const text = (await request(server).get('/metrics').expect(200)).text;
+  const match = new RegExp(`^terra_constellata_${name}\\{destination="${destination}"\\} (\\d+)$`, 'm').exec(
+    text,
+  );
+  return match ? Number(match[1]) : undefined;
+}
 
 describe('RotatingFileStream, for any sequence of writes, size limits and day changes', () => {
   it('keeps the newest LOG_MAX_FILES rotated files, none empty, each of one day, and loses only the oldest lines', async () => {
@@ -100,11 +143,25 @@ describe('log files that fail while the service runs', () => {
 
   afterEach(() => spy.mockRestore());
 
-  it('keeps answering when the log directory is removed, says so once, and recreates it', async () => {
+  it('keeps answering when the log directory is removed, says so once, recreates it, and counts the lines lost', async () => {
     const t = await createTestApp({ ENVIRONMENT: 'production' });
+    let held: number | undefined;
     try {
       const server = t.app.getHttpServer();
-      await request(server).post('/api/feedback/submit').send({ rating: 5 }).expect(201);
+      const file = join(t.config.logDir, 'terra_constellata.log');
+      expect(await lossMetric(server, 'log_lines_dropped_total', 'terra_constellata.log')).toBe(0);
+      await request(server)
+        .post('/api/feedback/submit')
+        .send({ rating: 5 })
+        .set('x-request-id', 'before')
+        .expect(201);
+      await until(
+        () => readFileSync(file, 'utf8').includes('"request_id":"before"'),
+        'the first line written',
+      );
+      // The test keeps the file's inode open: after the removal it can still read what the service wrote there.
+      held = openSync(file, 'r');
+      const before = readDescriptor(held);
       rmSync(t.config.logDir, { recursive: true, force: true });
       for (let i = 0; i < 50; i++) {
         await request(server)
@@ -126,7 +183,32 @@ describe('log files that fail while the service runs', () => {
       expect(stderr.length).toBeGreaterThan(0);
       expect(stderr.length).toBeLessThanOrEqual(4);
       for (const line of stderr) expect(line).toMatch(/^log file .*: writes (failing \(ENOENT\)|work again)/);
+      // What went into the removed file after the removal is lost, and nothing more than the file held is
+      // counted: the count lies between the two.
+      const removed = readDescriptor(held);
+      const recovered = stderr.find((line) => line.startsWith(`log file ${file}: writes work again`));
+      const [, lostLinesSaid, lostBytesSaid] =
+        /\((\d+) lines, (\d+) bytes lost meanwhile\)/.exec(recovered ?? '') ?? [];
+      const lostLines = lineCount(removed) - lineCount(before);
+      const lostBytes = Buffer.byteLength(removed) - Buffer.byteLength(before);
+      // 50 submissions and a /health, each with its request line.
+      expect(lostLines).toBeGreaterThanOrEqual(51);
+      expect(Number(lostLinesSaid)).toBeGreaterThanOrEqual(lostLines);
+      expect(Number(lostLinesSaid)).toBeLessThanOrEqual(lineCount(removed));
+      expect(Number(lostBytesSaid)).toBeGreaterThanOrEqual(lostBytes);
+      expect(Number(lostBytesSaid)).toBeLessThanOrEqual(Buffer.byteLength(removed));
+      // The metrics say the same.
+      expect(await lossMetric(server, 'log_lines_dropped_total', 'terra_constellata.log')).toBe(
+        Number(lostLinesSaid),
+      );
+      expect(await lossMetric(server, 'log_bytes_dropped_total', 'terra_constellata.log')).toBe(
+        Number(lostBytesSaid),
+      );
+      expect(
+        await lossMetric(server, 'log_write_failures_total', 'terra_constellata.log'),
+      ).toBeGreaterThanOrEqual(1);
     } finally {
+      if (held !== undefined) closeSync(held);
       await t.close();
     }
   }, 30_000);
@@ -147,14 +229,23 @@ describe('log files that fail while the service runs', () => {
       const failing = stderr.filter((line) => line.includes('writes failing'));
       expect(failing.length).toBeGreaterThanOrEqual(1);
       expect(failing.length).toBeLessThanOrEqual(2);
+      // The code the system gave, not a made-up ENOENT; and no "work again" while every write still fails.
+      for (const line of failing) expect(line).toContain('(ENOTDIR)');
+      expect(stderr.filter((line) => line.includes('writes work again'))).toEqual([]);
       rmSync(logDir, { force: true });
       await sleep(1300);
       for (let i = 0; i < 5; i++)
         await request(server).get('/').set('x-request-id', `fixed-${i}`).expect(200);
       await sleep(400);
       expect(readFileSync(join(logDir, 'terra_constellata.log'), 'utf8')).toContain('"request_id":"fixed-4"');
-      expect(stderr.filter((line) => line.includes('writes work again')).length).toBeGreaterThanOrEqual(1);
+      const recovered = stderr.filter((line) => line.includes('writes work again'));
+      expect(recovered.length).toBeGreaterThanOrEqual(1);
       expect(stderr.length).toBeLessThanOrEqual(4);
+      // The 60 requests sent while the directory was a file, each with its request line, are counted lost.
+      const main = recovered.find((line) => line.includes('terra_constellata.log'))!;
+      const lost = Number(/\((\d+) lines, \d+ bytes lost/.exec(main)?.[1]);
+      expect(lost).toBeGreaterThanOrEqual(60);
+      expect(await lossMetric(server, 'log_lines_dropped_total', 'terra_constellata.log')).toBe(lost);
     } finally {
       await t.close();
       rmSync(dir, { recursive: true, force: true });
@@ -174,7 +265,112 @@ describe('log files that fail while the service runs', () => {
     for (let i = 0; i < 2000; i++) writer.write(`${JSON.stringify({ i, pad: 'y'.repeat(50) })}\n`);
     await writer.end();
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toBe('log file /dev/full: writes failing (ENOSPC); lines are lost until it recovers\n');
+    expect(lines[0]).toBe(
+      'log file /dev/full: writes failing (ENOSPC); lines are lost until a write succeeds\n',
+    );
     expect(writer.bytesWritten).toBe(0);
+    // Every line is counted lost once, with its bytes.
+    expect(faults.loss()).toEqual({
+      destination: '/dev/full',
+      failures: expect.any(Number),
+      lines: 2000,
+      bytes: Array.from({ length: 2000 }, (_, i) => `${JSON.stringify({ i, pad: 'y'.repeat(50) })}\n`).join(
+        '',
+      ).length,
+    });
+    expect(faults.loss().failures).toBeGreaterThanOrEqual(1);
   });
+});
+
+// Root writes through any permission: the permission error is produced by a writer running as `nobody`, which
+// needs a Node binary outside /root (the Debian one) and a root test process to hand it the directory.
+const NOBODY = 65534;
+const nodeForNobody = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+});
+if (!nodeForNobody)
+  process.stderr.write('[tests] not root or no /usr/bin/node: the EACCES log-fault test did not run\n');
+const describeAsNobody = nodeForNobody ? describe : describe.skip;
+
+describeAsNobody('a log directory that stops being writable for the service user (EACCES)', () => {
+  it('names EACCES, counts every line refused, and says "work again" only after a write succeeded', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tc-eacces-'));
+    chownSync(dir, NOBODY, NOBODY);
+    const built = join(__dirname, '..', 'dist', 'libs', 'logging', 'src', 'rotating-file.stream.js');
+    expect(existsSync(built)).toBe(true);
+    // Phases: 10 lines written; directory chmod 000 (stat and open answer EACCES); 20 lines refused; directory
+    // back to 755; lines until the file is open again. Each stderr report is kept with the phase it came in.
+    const script = `
+      const { chmodSync, readFileSync } = require('node:fs');
+      const { RotatingFileStream } = require(${JSON.stringify(built)});
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      const logs = ${JSON.stringify(join(dir, 'logs'))};
+      let phase = 'writing';
+      const reports = [];
+      const stream = new RotatingFileStream({ path: logs + '/app.log', maxBytes: 1e9, maxFiles: 2, checkEveryMs: 50,
+        report: (line) => reports.push({ phase, line }) });
+      (async () => {
+        for (let i = 0; i < 10; i++) stream.write(JSON.stringify({ i }) + '\\n');
+        await sleep(600);
+        chmodSync(logs, 0);
+        phase = 'denied';
+        await sleep(200);
+        for (let i = 10; i < 30; i++) stream.write(JSON.stringify({ i }) + '\\n');
+        await sleep(200);
+        chmodSync(logs, 0o755);
+        phase = 'allowed';
+        let i = 30;
+        while (!reports.some((r) => r.line.includes('work again')) && i < 100) {
+          stream.write(JSON.stringify({ i: i++ }) + '\\n');
+          await sleep(100);
+        }
+        await stream.end();
+        process.stdout.write(JSON.stringify({ reports, loss: stream.loss(), sent: i,
+          file: readFileSync(logs + '/app.log', 'utf8') }));
+      })();`;
+    const result = spawnSync(nodeForNobody!, ['-e', script], {
+      uid: NOBODY,
+      gid: NOBODY,
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    try {
+      expect(result.stderr).toBe('');
+      const out = JSON.parse(result.stdout) as {
+        reports: Array<{ phase: string; line: string }>;
+        loss: { lines: number; bytes: number; failures: number };
+        sent: number;
+        file: string;
+      };
+      const path = join(dir, 'logs', 'app.log');
+      expect(out.reports[0]).toEqual({
+        phase: 'denied',
+        line: `log file ${path}: writes failing (EACCES); lines are lost until a write succeeds\n`,
+      });
+      expect(out.reports).toHaveLength(2);
+      expect(out.reports[1].phase).toBe('allowed');
+      // The lines 10-29 were refused; the lines kept in the file are the others, each once.
+      const kept = out.file
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { i: number }).i);
+      const lost = Array.from({ length: out.sent }, (_, i) => i).filter((i) => !kept.includes(i));
+      expect(lost.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, k) => 10 + k));
+      expect(out.loss.lines).toBe(lost.length);
+      const lostBytes = lost.reduce((sum, i) => sum + Buffer.byteLength(`${JSON.stringify({ i })}\n`), 0);
+      expect(out.loss.bytes).toBe(lostBytes);
+      expect(out.reports[1].line).toBe(
+        `log file ${path}: writes work again (${lost.length} lines, ${lostBytes} bytes lost meanwhile)\n`,
+      );
+      expect(kept).toEqual([...new Set(kept)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

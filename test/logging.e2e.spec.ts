@@ -191,7 +191,7 @@ describe('logs written by the real app', () => {
     expect(parse(all).filter((line) => line.route === '/metrics')).toEqual([]);
   });
 
-  it('selects exactly the right lines with the spec LogQL queries', () => {
+  it('selects exactly the right lines with the documented LogQL queries', () => {
     const errorLines = logql('{job="terra_constellata"} |= "ERROR"', all);
     expect(errorLines.length).toBeGreaterThan(0);
     expect(errorLines).toEqual(all.filter((line) => JSON.parse(line).level === 'ERROR'));
@@ -236,7 +236,7 @@ describe('logs written by the real app', () => {
     expect(line).toMatchObject({ request_id: 'login-req-1', username: 'ada' });
   });
 
-  it('implements the spec helpers with custom levels, a context overriding request fields without repeating keys', () => {
+  it('implements the logging helpers (logRequest, logResponse, logError, logMetrics) with custom levels, a context overriding request fields without repeating keys', () => {
     const lines = parse(all);
     expect(lines.find((l) => l.msg === 'Request received')).toMatchObject({
       level: 'INFO',

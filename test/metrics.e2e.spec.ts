@@ -337,7 +337,7 @@ describe('GET /metrics and the HTTP metrics', () => {
       .split('\n')
       .map((line) => line.trim())
       .filter(Boolean);
-    // Documented in README ("Metrics"): names the spec or prom-client fix, which this project cannot rename.
+    // Listed in docs/metrics.md: names prom-client's default metrics fix, which this project cannot rename.
     const accepted = [
       /^terra_constellata_nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/,
       /^terra_constellata_nodejs_heap_size_total_bytes non-counter metrics should not have "_total" suffix$/,

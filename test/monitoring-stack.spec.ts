@@ -15,6 +15,7 @@ const RULE_FILES = [
   'terra_constellata_recording.yml',
   'terra_constellata_alerts.yml',
   'terra_constellata_slo.yml',
+  'terra_constellata_self_monitoring.yml',
 ];
 // The spec's three example queries, exactly as it writes them.
 const SPEC = {
@@ -36,6 +37,8 @@ function freePort(): Promise<number> {
 interface Expression {
   where: string;
   expr: string;
+  /** The panel shows NaN (0 / 0, a quantile of no requests) as "no traffic". */
+  mapsNaN?: boolean;
 }
 
 /** Every PromQL expression of the dashboards (Prometheus targets, variables substituted) and of the rules. */
@@ -43,14 +46,23 @@ function allExpressions(): { dashboards: Expression[]; recordings: Expression[];
   const dashboards: Expression[] = [];
   for (const name of ['terra-constellata-overview.json', 'terra-constellata-slo.json']) {
     const dashboard = JSON.parse(readFileSync(join(MONITORING, 'grafana', 'dashboards', name), 'utf8')) as {
-      panels: Array<{ title: string; datasource?: { type: string }; targets?: Array<{ expr: string }> }>;
+      panels: Array<{
+        title: string;
+        datasource?: { type: string };
+        targets?: Array<{ expr: string }>;
+        fieldConfig?: { defaults?: { mappings?: Array<{ type: string; options: { match?: string } }> } };
+      }>;
     };
     for (const panel of dashboard.panels) {
       if (panel.datasource?.type !== 'prometheus') continue;
+      const mapsNaN = (panel.fieldConfig?.defaults?.mappings ?? []).some(
+        (m) => m.type === 'special' && m.options.match === 'nan',
+      );
       for (const target of panel.targets ?? [])
         dashboards.push({
           where: `${name}: ${panel.title}`,
           expr: target.expr.replaceAll('$job', 'terra_constellata').replaceAll('$instance', '.*'),
+          mapsNaN,
         });
     }
   }
@@ -78,7 +90,7 @@ type Sample = { metric: Record<string, string>; value: [number, string] };
  * backend's bearer token comes from secrets/metrics_token and Prometheus asks for basic auth (secrets/web.yml),
  * both as in production.
  */
-async function startPrometheus(binary: string, appUrl: string) {
+async function startPrometheus(binary: string, appUrl: string, nodeExporter?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'tc-stack-'));
   cpSync(MONITORING, dir, { recursive: true });
   execNode(join(ROOT, 'scripts', 'monitoring-secrets.mjs'), ['--dir', join(dir, 'secrets')]);
@@ -94,11 +106,14 @@ async function startPrometheus(binary: string, appUrl: string) {
   config.global.evaluation_interval = '1s';
   delete config.alerting;
   config.scrape_configs = config.scrape_configs.filter((job) =>
-    ['terra_constellata', 'prometheus'].includes(job.job_name),
+    ['terra_constellata', 'prometheus', ...(nodeExporter ? ['node-exporter'] : [])].includes(job.job_name),
   );
-  const targets = { terra_constellata: new URL(appUrl).host, prometheus: `127.0.0.1:${port}` };
-  for (const job of config.scrape_configs)
-    job.static_configs[0].targets = [targets[job.job_name as keyof typeof targets]];
+  const targets: Record<string, string> = {
+    terra_constellata: new URL(appUrl).host,
+    prometheus: `127.0.0.1:${port}`,
+    'node-exporter': nodeExporter ?? '',
+  };
+  for (const job of config.scrape_configs) job.static_configs[0].targets = [targets[job.job_name]];
   writeFileSync(join(dir, 'prometheus.yml'), stringifyYaml(config));
   let log = '';
   const child: ChildProcess = spawn(binary, [
@@ -314,8 +329,9 @@ describe('the monitoring stack against the running service (real Prometheus, the
       const all = rules.data.groups.flatMap((g) => g.rules);
       expect(all.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
       expect(all.length).toBe(allExpressions().recordings.length + allExpressions().alerts.length);
-      // LowUserFeedback waits 10 minutes; nothing else has a reason to be pending.
-      expect(all.filter((r) => r.state && r.state !== 'inactive').map((r) => r.name)).toEqual([]);
+      // LowUserFeedback waits 10 minutes; nothing else has a reason to be pending, and the Watchdog always fires.
+      expect(all.filter((r) => r.state && r.state !== 'inactive').map((r) => r.name)).toEqual(['Watchdog']);
+      expect(all.find((r) => r.name === 'Watchdog')?.state).toBe('firing');
     });
 
     it('uses in dashboards and rules only metrics the service exports', async () => {
@@ -449,7 +465,7 @@ describe('the monitoring stack against the running service (real Prometheus, the
       await near('1 - terra_constellata:slo_availability:error_ratio_rate30d', 0.9, 0.03);
       // The overview's 5xx ratio, with its job and instance selectors.
       await near(
-        '(sum(rate(terra_constellata_request_duration_seconds_count{job="terra_constellata",instance=~".*",route!~"/health.*|/metrics",status_code=~"5.."}[5m])) or vector(0)) / sum(rate(terra_constellata_requests_total{job="terra_constellata",instance=~".*",route!~"/health.*|/metrics"}[5m]))',
+        '(sum(rate(terra_constellata_server_errors_total{job="terra_constellata",instance=~".*",route!~"/health.*|/metrics"}[5m])) or vector(0)) / (sum(rate(terra_constellata_requests_total{job="terra_constellata",instance=~".*",route!~"/health.*|/metrics"}[5m])) > 0) or vector(0)',
         0.1,
         0.005,
       );
@@ -463,4 +479,159 @@ describe('the monitoring stack against the running service (real Prometheus, the
       expect(prometheus.log()).not.toMatch(/level=error/);
     });
   });
+
+  // Visible skip, unlike the older runs above.
+  const nodeExporterBinary = findBinary(
+    'prometheus-node-exporter',
+    'apt-get install -y prometheus-node-exporter',
+  );
+  (prometheusBinary ? describe : describe.skip)(
+    'run 3: idle, nothing but scrapes; a real node-exporter',
+    () => {
+      let app: BuiltApp;
+      let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
+      let nodeExporter: ChildProcess | undefined;
+
+      beforeAll(async () => {
+        // Insights every second: the rating gauges exist before Prometheus starts.
+        app = await startBuiltApp({
+          METRICS_TOKEN,
+          HEALTH_CACHE_MS: '0',
+          FEEDBACK_INSIGHTS_INTERVAL_MS: '1000',
+        });
+        // Every kind of request once, before Prometheus starts: the series exist at their first scrape and never
+        // move after it, so every window Prometheus holds has zero requests (0 / 0), and no waiting is needed.
+        const workflow = (await (
+          await post(app.url, '/api/workflows', { type: 'artwork_generation' })
+        ).json()) as {
+          id: string;
+        };
+        const failed = (await (
+          await post(app.url, '/api/workflows', { type: 'artwork_generation' })
+        ).json()) as {
+          id: string;
+        };
+        await Promise.all([
+          fetch(`${app.url}/`),
+          fetch(`${app.url}/no-such-route`),
+          post(app.url, '/api/feedback/submit', { rating: 4 }),
+          post(app.url, '/api/feedback/submit', { rating: 9 }),
+          post(app.url, `/api/workflows/${workflow.id}/complete`, {}),
+          post(app.url, `/api/workflows/${failed.id}/fail`, { error: 'gave up' }),
+          post(app.url, '/api/artworks', { workflow_id: workflow.id, style: 'watercolor' }),
+        ]);
+        const artwork = (await (
+          await post(app.url, '/api/artworks', { workflow_id: workflow.id, style: 'celestial' })
+        ).json()) as { id: string };
+        await post(app.url, `/api/feedback/artwork/${artwork.id}`, { rating: 4 });
+        await post(app.url, `/api/feedback/workflow/${workflow.id}`, { rating: 5 });
+        let nodeExporterAddress: string | undefined;
+        if (nodeExporterBinary) {
+          nodeExporterAddress = `127.0.0.1:${await freePort()}`;
+          // The collectors the Hosts and containers dashboard reads; no root needed.
+          nodeExporter = spawn(
+            nodeExporterBinary,
+            [
+              `--web.listen-address=${nodeExporterAddress}`,
+              '--collector.disable-defaults',
+              ...['cpu', 'loadavg', 'meminfo', 'filesystem', 'diskstats', 'netdev', 'stat', 'uname'].map(
+                (c) => `--collector.${c}`,
+              ),
+            ],
+            { stdio: 'ignore' },
+          );
+        }
+        prometheus = await startPrometheus(prometheusBinary!, app.url, nodeExporterAddress);
+        await prometheus.settled(Date.now() / 1000);
+      }, 40_000);
+
+      afterAll(async () => {
+        prometheus?.stop();
+        nodeExporter?.kill('SIGKILL');
+        await app?.stop();
+      });
+
+      (nodeExporterBinary ? it : it.skip)(
+        'answers every node-exporter expression of the Hosts and containers dashboard with a value',
+        async () => {
+          const hosts = JSON.parse(
+            readFileSync(join(MONITORING, 'grafana', 'dashboards', 'terra-constellata-hosts.json'), 'utf8'),
+          ) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }> };
+          const exprs = hosts.panels.flatMap((p) =>
+            (p.targets ?? [])
+              .filter((t) => /\bnode_/.test(t.expr))
+              .map((t) => ({
+                where: p.title,
+                expr: t.expr.replaceAll('$node', '.*').replaceAll('$container', '.+'),
+              })),
+          );
+          expect(exprs.length).toBeGreaterThanOrEqual(10);
+          const problems: string[] = [];
+          for (const { where, expr } of exprs) {
+            const result = await prometheus.query(expr);
+            expect({ where, status: result.status }).toEqual({ where, status: 'success' });
+            if (result.data.result.length === 0) problems.push(`no data: ${where}: ${expr}`);
+            for (const sample of result.data.result)
+              if (!Number.isFinite(Number(sample.value[1])))
+                problems.push(`${sample.value[1]}: ${where}: ${expr}`);
+          }
+          expect(problems).toEqual([]);
+          // The exporters panel: node-exporter scraped (no cAdvisor here).
+          expect(
+            (await prometheus.query('up{job="node-exporter"}')).data.result.map((r) => r.value[1]),
+          ).toEqual(['1']);
+        },
+      );
+
+      it('answers every dashboard and recording-rule expression with a number, never NaN or "No data"', async () => {
+        // The windows really were idle: requests existed before, none since Prometheus started.
+        expect(
+          value(
+            (await prometheus.query('sum(terra_constellata_requests_total{route!~"/health.*|/metrics"})'))
+              .data.result,
+          ),
+        ).toBeGreaterThanOrEqual(7);
+        expect(value((await prometheus.query('terra_constellata:requests:rate5m')).data.result)).toBe(0);
+        const { dashboards, recordings } = allExpressions();
+        const problems: string[] = [];
+        let checked = 0;
+        for (const { where, expr, mapsNaN } of [...dashboards, ...recordings]) {
+          if (/\bALERTS\b/.test(expr)) continue;
+          const result = await prometheus.query(expr);
+          expect({ where, status: result.status }).toEqual({ where, status: 'success' });
+          checked++;
+          if (result.data.result.length === 0) problems.push(`no data: ${where}: ${expr}`);
+          for (const sample of result.data.result)
+            if (Number.isNaN(Number(sample.value[1])) && !mapsNaN) problems.push(`NaN: ${where}: ${expr}`);
+        }
+        expect(checked).toBeGreaterThan(70);
+        expect(problems).toEqual([]);
+        // Every ratio and burn rate reads exactly 0.
+        for (const ratio of [
+          'terra_constellata:http_5xx_ratio:rate5m',
+          'terra_constellata:workflow_failure_ratio:rate5m',
+          'terra_constellata:request_duration_seconds:p95_5m',
+          ...['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d'].flatMap((w) => [
+            `terra_constellata:slo_availability:error_ratio_rate${w}`,
+            `terra_constellata:slo_latency:error_ratio_rate${w}`,
+          ]),
+        ])
+          expect({ ratio, value: value((await prometheus.query(ratio)).data.result) }).toEqual({
+            ratio,
+            value: 0,
+          });
+        // On an idle service the Watchdog fires, and LowUserFeedback (no feedback in the window) waits out its for.
+        const rules = (await prometheus.api('/api/v1/rules')) as unknown as {
+          data: { groups: Array<{ rules: Array<{ name: string; state?: string }> }> };
+        };
+        expect(
+          rules.data.groups
+            .flatMap((g) => g.rules)
+            .filter((r) => r.state && r.state !== 'inactive')
+            .map((r) => `${r.name} ${r.state}`)
+            .sort(),
+        ).toEqual(['LowUserFeedback pending', 'Watchdog firing']);
+      });
+    },
+  );
 });

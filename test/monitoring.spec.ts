@@ -1,5 +1,13 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -41,6 +49,7 @@ const RULE_FILES = [
   'terra_constellata_recording.yml',
   'terra_constellata_alerts.yml',
   'terra_constellata_slo.yml',
+  'terra_constellata_self_monitoring.yml',
 ];
 const rules = (): Rule[] =>
   RULE_FILES.flatMap((file) =>
@@ -63,13 +72,65 @@ interface DashboardPanel {
 }
 interface DashboardJson {
   schemaVersion: number;
-  __inputs: Array<{ name: string; pluginId: string }>;
+  __inputs?: Array<{ name: string; pluginId: string }>;
   templating: { list: Array<{ name: string; type: string; query: unknown }> };
   panels: DashboardPanel[];
 }
-const DASHBOARDS = ['terra-constellata-overview.json', 'terra-constellata-slo.json'];
-const dashboard = (name: string) =>
-  JSON.parse(readFileSync(join(MONITORING, 'grafana', 'dashboards', name), 'utf8')) as DashboardJson;
+const DASHBOARDS = [
+  'terra-constellata-overview.json',
+  'terra-constellata-slo.json',
+  'terra-constellata-hosts.json',
+];
+// The template variables each dashboard selects by: the backend's job and instance, or the hosts and containers.
+const VARIABLES: Record<string, string[]> = {
+  'terra-constellata-overview.json': ['job', 'instance'],
+  'terra-constellata-slo.json': ['job', 'instance'],
+  'terra-constellata-hosts.json': ['node', 'container'],
+};
+/**
+ * cAdvisor's container metrics, as its documentation lists them ("Prometheus container metrics",
+ * docs/storage/prometheus.md in google/cadvisor): no cAdvisor binary runs here, so the Hosts and containers
+ * dashboard is checked against this list. Only the names the dashboard may use are copied, with their type.
+ */
+const CADVISOR_METRICS: Record<string, 'counter' | 'gauge'> = {
+  container_cpu_cfs_periods_total: 'counter',
+  container_cpu_cfs_throttled_periods_total: 'counter',
+  container_cpu_cfs_throttled_seconds_total: 'counter',
+  container_cpu_system_seconds_total: 'counter',
+  container_cpu_usage_seconds_total: 'counter',
+  container_cpu_user_seconds_total: 'counter',
+  container_fs_limit_bytes: 'gauge',
+  container_fs_reads_bytes_total: 'counter',
+  container_fs_usage_bytes: 'gauge',
+  container_fs_writes_bytes_total: 'counter',
+  container_last_seen: 'gauge',
+  container_memory_cache: 'gauge',
+  container_memory_rss: 'gauge',
+  container_memory_usage_bytes: 'gauge',
+  container_memory_working_set_bytes: 'gauge',
+  container_network_receive_bytes_total: 'counter',
+  container_network_receive_errors_total: 'counter',
+  container_network_transmit_bytes_total: 'counter',
+  container_network_transmit_errors_total: 'counter',
+  container_spec_cpu_quota: 'gauge',
+  container_spec_memory_limit_bytes: 'gauge',
+  container_start_time_seconds: 'gauge',
+};
+const dashboard = (name: string, dir = 'dashboards') =>
+  JSON.parse(readFileSync(join(MONITORING, 'grafana', dir, name), 'utf8')) as DashboardJson;
+/** Every data source reference ({type, uid}) anywhere in a dashboard. */
+const datasourceRefs = (d: unknown): Array<{ type: string; uid: string }> => {
+  const found: Array<{ type: string; uid: string }> = [];
+  const walk = (node: unknown, key?: string) => {
+    if (Array.isArray(node)) node.forEach((n) => walk(n));
+    else if (node && typeof node === 'object') {
+      if (key === 'datasource') found.push(node as { type: string; uid: string });
+      for (const [k, v] of Object.entries(node)) walk(v, k);
+    }
+  };
+  walk(d);
+  return found;
+};
 
 describe('monitoring configuration files', () => {
   it('parses every YAML and JSON file of the stack', () => {
@@ -81,10 +142,12 @@ describe('monitoring configuration files', () => {
     expect(files.length).toBeGreaterThanOrEqual(12);
     for (const file of files) expect(() => yaml(file)).not.toThrow();
     const json = filesUnder(MONITORING, /\.json$/);
-    expect(json.map((f) => relative(MONITORING, f)).sort()).toEqual([
-      'grafana/dashboards/terra-constellata-overview.json',
-      'grafana/dashboards/terra-constellata-slo.json',
-    ]);
+    expect(json.map((f) => relative(MONITORING, f)).sort()).toEqual(
+      [
+        ...DASHBOARDS.map((name) => `grafana/dashboards/${name}`),
+        ...DASHBOARDS.map((name) => `grafana/import/${name}`),
+      ].sort(),
+    );
     for (const file of json) expect(() => JSON.parse(readFileSync(file, 'utf8'))).not.toThrow();
   });
 
@@ -112,7 +175,10 @@ describe('monitoring configuration files', () => {
       expect(rule!.expr.trim()).toMatch(threshold);
     }
     for (const rule of alerts.values()) {
-      expect(['critical', 'warning', 'info']).toContain(rule.labels?.severity);
+      // The Watchdog alone has no severity: it is a heartbeat, never a notification.
+      expect(rule.alert === 'Watchdog' ? ['none'] : ['critical', 'warning', 'info']).toContain(
+        rule.labels?.severity,
+      );
       expect(rule.annotations).toEqual(
         expect.objectContaining({
           summary: expect.any(String),
@@ -135,6 +201,42 @@ describe('monitoring configuration files', () => {
       ['loki', 'loki', 'http://loki:3100'],
       ['alertmanager', 'alertmanager', 'http://alertmanager:9093'],
     ]);
+    // Trace links: Loki's derived field and Prometheus' exemplar destination, as Grafana provisions them
+    // ($$ is a literal $, ${VAR} its environment) and then fills in ${__value.raw}.
+    const full = yaml<{
+      datasources: Array<{
+        uid: string;
+        jsonData: {
+          derivedFields?: Array<{ name: string; matcherRegex: string; url: string }>;
+          exemplarTraceIdDestinations?: Array<{ name: string; url: string }>;
+        };
+      }>;
+    }>(join(MONITORING, 'grafana/provisioning/datasources/datasources.yml')).datasources;
+    const provision = (text: string, env: Record<string, string>) =>
+      text.replace(/\$\$|\$\{(\w+)\}|\$(\w+)/g, (m, a?: string, b?: string) =>
+        m === '$$' ? '$' : (env[a ?? b!] ?? ''),
+      );
+    const derived = full.find((s) => s.uid === 'loki')!.jsonData.derivedFields!;
+    expect(derived.map((f) => f.name)).toEqual(['trace_id']);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const line = `{"level":"INFO","time":"2026-12-03T14:00:00.000Z","request_id":"r-1","trace_id":"${traceId}","span_id":"00f067aa0ba902b7","msg":"API Request"}`;
+    const match = new RegExp(derived[0].matcherRegex).exec(line);
+    expect(match?.[1]).toBe(traceId);
+    expect(new RegExp(derived[0].matcherRegex).exec(line.replace(traceId, 'not-a-trace'))).toBeNull();
+    const env = { SENTRY_ORG_URL: 'https://my-org.sentry.io' };
+    const link = (url: string, value: string) => provision(url, env).replace('${__value.raw}', value);
+    expect(link(derived[0].url, match![1])).toBe(`https://my-org.sentry.io/performance/trace/${traceId}`);
+    const exemplars = full.find((s) => s.uid === 'prometheus')!.jsonData.exemplarTraceIdDestinations!;
+    expect(exemplars.map((e) => e.name)).toEqual(['trace_id']);
+    expect(link(exemplars[0].url, traceId)).toBe(`https://my-org.sentry.io/performance/trace/${traceId}`);
+    // The Overview's latency panel asks for exemplars.
+    const latency = dashboard('terra-constellata-overview.json').panels.find(
+      (p) => p.title === 'Latency p50 / p95 / p99',
+    )!;
+    expect(latency.targets!.map((t) => (t as { exemplar?: boolean }).exemplar)).toEqual([true, true, true]);
+    expect(readFileSync(join(MONITORING, 'prometheus.yml'), 'utf8')).toContain(
+      '--enable-feature=exemplar-storage',
+    );
     const provider = yaml<{ providers: Array<{ options: { path: string } }> }>(
       join(MONITORING, 'grafana/provisioning/dashboards/dashboards.yml'),
     ).providers[0];
@@ -163,7 +265,7 @@ describe('monitoring configuration files', () => {
     expect(
       overview.panels.some(
         (p: { type: string; datasource?: { uid: string } }) =>
-          p.type === 'logs' && p.datasource?.uid === '${loki_datasource}',
+          p.type === 'logs' && p.datasource?.uid === 'loki',
       ),
     ).toBe(true);
   });
@@ -226,16 +328,24 @@ describe('monitoring configuration files', () => {
     );
   });
 
-  it('gives both dashboards datasource, job and instance variables, __inputs, descriptions and runbook links', () => {
+  it('gives the dashboards job and instance variables, data sources bound by the provisioned uids, descriptions and runbook links', () => {
+    const provisioned = new Map(
+      yaml<{ datasources: Array<{ uid: string; type: string }> }>(
+        join(MONITORING, 'grafana/provisioning/datasources/datasources.yml'),
+      ).datasources.map((s) => [s.uid, s.type]),
+    );
     for (const name of DASHBOARDS) {
       const d = dashboard(name);
       expect({ name, schemaVersion: d.schemaVersion }).toEqual({ name, schemaVersion: 42 });
       const variables = d.templating.list.map((v) => v.name);
-      expect(variables).toEqual(expect.arrayContaining(['datasource', 'job', 'instance']));
-      expect(d.__inputs.map((i) => i.name)).toContain('DS_PROMETHEUS');
+      expect({ name, variables }).toEqual({ name, variables: VARIABLES[name] });
+      // File provisioning does not fill in __inputs: every reference names a provisioned data source's uid.
+      expect(d.__inputs).toBeUndefined();
+      const refs = datasourceRefs(d);
+      expect(refs.length).toBeGreaterThan(10);
+      for (const ref of refs)
+        expect({ name, ref, type: provisioned.get(ref.uid) }).toEqual({ name, ref, type: ref.type });
       const text = JSON.stringify(d);
-      // Nothing names a datasource by a uid of one particular Grafana.
-      expect(text).not.toMatch(/"uid":"(prometheus|loki)"/);
       for (const used of new Set(text.match(/\$\{?([a-z_]+)/g) ?? [])) {
         const variable = used.replace(/^\$\{?/, '');
         if (variable.startsWith('__')) continue;
@@ -250,7 +360,7 @@ describe('monitoring configuration files', () => {
           panel: panel.title,
           description: true,
         });
-        expect(['${datasource}', '${loki_datasource}']).toContain(panel.datasource?.uid);
+        expect(['prometheus', 'loki']).toContain(panel.datasource?.uid);
         for (const link of panel.links ?? []) {
           expect(link.url).toMatch(runbookUrl);
           expect(existsSync(runbookFile(link.url))).toBe(true);
@@ -268,12 +378,65 @@ describe('monitoring configuration files', () => {
     expect(linked.length).toBeGreaterThanOrEqual(10);
   });
 
-  it('type-checks both dashboards against @grafana/schema, and the check catches a broken one', () => {
+  it('builds the Hosts and containers dashboard on node-exporter and on cAdvisor names from its documented list', () => {
+    const hosts = dashboard('terra-constellata-hosts.json');
+    expect((hosts as unknown as { title: string }).title).toBe('Hosts and containers');
+    const exprs = [
+      ...hosts.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+      ...hosts.templating.list.map((v) => (v.query as { query: string }).query),
+    ];
+    const used = (prefix: string) =>
+      new Set(exprs.flatMap((e) => e.match(new RegExp(`\\b${prefix}_[a-z0-9_]+`, 'g')) ?? []));
+    const containers = [...used('container')];
+    expect(containers.length).toBeGreaterThanOrEqual(6);
+    expect(containers.filter((n) => !(n in CADVISOR_METRICS))).toEqual([]);
+    // rate() only of counters; gauges read as they are.
+    for (const expr of exprs)
+      for (const [, metric] of expr.matchAll(/rate\((container_[a-z0-9_]+)/g))
+        expect({ metric, type: CADVISOR_METRICS[metric] }).toEqual({ metric, type: 'counter' });
+    expect(used('node').size).toBeGreaterThanOrEqual(8);
+  });
+
+  it('keeps an importable copy of each dashboard, with __inputs, generated from it and never stale', () => {
+    const script = join(ROOT, 'scripts', 'monitoring-dashboards.mjs');
+    const check = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' });
+    expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
+    for (const name of DASHBOARDS) {
+      const copy = dashboard(name, 'import');
+      const refs = datasourceRefs(copy);
+      expect(refs.length).toBe(datasourceRefs(dashboard(name)).length);
+      // Only the import variables, each declared in __inputs: the UI import asks for each.
+      const inputs = (copy.__inputs ?? []).map((i) => i.name);
+      expect(inputs).toContain('DS_PROMETHEUS');
+      for (const ref of refs) expect(inputs.map((i) => `\${${i}}`)).toContain(ref.uid);
+    }
+    // An edit of a source without regenerating is caught.
+    const dir = mkdtempSync(join(tmpdir(), 'tc-dashboards-'));
+    cpSync(join(ROOT, 'scripts'), join(dir, 'scripts'), { recursive: true });
+    cpSync(MONITORING, join(dir, 'monitoring'), { recursive: true });
+    cpSync(join(ROOT, '.prettierrc'), join(dir, '.prettierrc'));
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const source = join(dir, 'monitoring', 'grafana', 'dashboards', DASHBOARDS[0]);
+    writeFileSync(source, readFileSync(source, 'utf8').replace('"Request rate"', '"Requests"'));
+    const stale = spawnSync(
+      process.execPath,
+      [join(dir, 'scripts', 'monitoring-dashboards.mjs'), '--check'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toContain(`monitoring/grafana/import/${DASHBOARDS[0]} differs from its source`);
+  });
+
+  it('type-checks the dashboards and their importable copies against @grafana/schema, and the check catches a broken one', () => {
     const problems = checkDashboards(
-      DASHBOARDS.map((name) => ({
-        name,
-        json: readFileSync(join(MONITORING, 'grafana', 'dashboards', name), 'utf8'),
-      })),
+      ['dashboards', 'import'].flatMap((dir) =>
+        DASHBOARDS.map((name) => ({
+          name: `${dir}/${name}`,
+          json: readFileSync(join(MONITORING, 'grafana', dir, name), 'utf8'),
+        })),
+      ),
     );
     expect(problems).toEqual([]);
     const broken = dashboard(DASHBOARDS[0]) as unknown as Record<string, unknown>;
@@ -292,6 +455,7 @@ describe('monitoring configuration files', () => {
     const texts = [
       ...filesUnder(join(MONITORING, 'rules'), /\.yml$/),
       ...filesUnder(join(MONITORING, 'grafana', 'dashboards'), /\.json$/),
+      ...filesUnder(join(MONITORING, 'grafana', 'import'), /\.json$/),
     ].map((f) => readFileSync(f, 'utf8'));
     const urls = texts.flatMap((t) => t.match(/https?:\/\/[^\s"']+\.md/g) ?? []);
     expect(urls.length).toBeGreaterThan(30);
@@ -349,7 +513,11 @@ describe('monitoring configuration checked by the real tools', () => {
   it('passes promtool test rules: every alert fires, stays silent below its threshold and waits its for', () => {
     if (!promtool) return;
     const tests = readdirSync(join(MONITORING, 'rules', 'tests')).filter((f) => f.endsWith('.yml'));
-    expect(tests.sort()).toEqual(['terra_constellata_alerts_test.yml', 'terra_constellata_slo_test.yml']);
+    expect(tests.sort()).toEqual([
+      'terra_constellata_alerts_test.yml',
+      'terra_constellata_self_monitoring_test.yml',
+      'terra_constellata_slo_test.yml',
+    ]);
     const result = run(promtool, ['test', 'rules', ...tests], join(MONITORING, 'rules', 'tests'));
     expect(result.output).not.toContain('FAILED');
     expect(result.status).toBe(0);
@@ -396,6 +564,49 @@ describe('monitoring configuration checked by the real tools', () => {
     expect(route('severity=critical')).toBe('pager');
     expect(route('severity=warning')).toBe('chat');
     expect(route('severity=info')).toBe('chat');
+    // The Watchdog goes to the heartbeat receiver only, every minute.
+    expect(route('alertname=Watchdog')).toBe('heartbeat');
+    expect(route('severity=none')).toBe('chat');
+    const config = yaml<{
+      route: { routes: Array<{ receiver: string; repeat_interval?: string }> };
+      receivers: Array<{ name: string; webhook_configs?: Array<{ url: string }> }>;
+    }>(join(MONITORING, 'alertmanager.yml'));
+    expect(config.route.routes.find((r) => r.receiver === 'heartbeat')?.repeat_interval).toBe('1m');
+    expect(config.receivers.find((r) => r.name === 'heartbeat')?.webhook_configs?.[0].url).toMatch(
+      /^https:\/\/[a-z.-]+\.invalid\//,
+    );
+  });
+
+  it('scrapes every component of the stack, and the self-monitoring alerts read what the backend exports', () => {
+    const config = yaml<{
+      rule_files: string[];
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    }>(join(MONITORING, 'prometheus.yml'));
+    expect(config.rule_files).toEqual(RULE_FILES.map((f) => `rules/${f}`));
+    const targets = Object.fromEntries(
+      config.scrape_configs.map((j) => [j.job_name, j.static_configs[0].targets]),
+    );
+    // Compose service names and the ports each component listens on (docker-compose.monitoring.yml).
+    expect(targets).toEqual({
+      terra_constellata: ['backend:8000'],
+      prometheus: ['localhost:9090'],
+      alertmanager: ['alertmanager:9093'],
+      loki: ['loki:3100'],
+      alloy: ['alloy:12345'],
+      grafana: ['grafana:3000'],
+      'node-exporter': ['node-exporter:9100'],
+      cadvisor: ['cadvisor:8080'],
+    });
+    const compose = yaml<{ services: Record<string, { command?: string[] | string }> }>(
+      join(ROOT, 'docker-compose.monitoring.yml'),
+    ).services;
+    for (const job of ['loki', 'alloy', 'grafana', 'alertmanager', 'node-exporter', 'cadvisor'])
+      expect({ job, service: job in compose }).toEqual({ job, service: true });
+    expect([compose.alloy.command].flat().join(' ')).toContain('--server.http.listen-addr=0.0.0.0:12345');
+    // MonitoringTargetDown covers every job but the backend's own (BackendDown).
+    const down = rules().find((r) => r.alert === 'MonitoringTargetDown')!;
+    for (const job of Object.keys(targets).filter((j) => j !== 'terra_constellata'))
+      expect(down.expr).toContain(job);
   });
 
   it('validates the compose files, alone and together, and they are closed by default', () => {

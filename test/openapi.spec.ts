@@ -161,3 +161,38 @@ describe('the OpenAPI document', () => {
     }
   }, 60_000);
 });
+
+describe('the OpenAPI document on rate limits', () => {
+  it('documents a 429 with Retry-After and the three RateLimit headers on every write and API read, and none on probes or /metrics', async () => {
+    const paths = (await liveDocument()).paths as Record<
+      string,
+      Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>
+    >;
+    const limited = [
+      ['post', '/api/feedback/submit'],
+      ['get', '/api/feedback/stats'],
+      ['get', '/api/feedback/recent'],
+      ['get', '/api/feedback/rankings'],
+      ['get', '/api/feedback/insights'],
+      ['get', '/api/workflows/{id}'],
+      ['post', '/api/workflows'],
+      ['post', '/api/artworks'],
+    ];
+    for (const [method, path] of limited) {
+      const headers = Object.keys(paths[path][method].responses['429']?.headers ?? {}).sort();
+      expect({ path, headers }).toEqual({
+        path,
+        headers: ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after', 'x-request-id'],
+      });
+      const success = Object.entries(paths[path][method].responses).find(([status]) =>
+        status.startsWith('2'),
+      )!;
+      expect({ path, limit: Object.keys(success[1].headers ?? {}) }).toEqual({
+        path,
+        limit: expect.arrayContaining(['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']),
+      });
+    }
+    for (const path of ['/health/live', '/health/ready', '/metrics', '/'])
+      expect({ path, has429: '429' in paths[path].get.responses }).toEqual({ path, has429: false });
+  });
+});

@@ -40,6 +40,8 @@ function send(
   });
 }
 
+const GATEWAY_SECRET = 'replicas-gateway-secret-0123456789abcdef';
+
 describePostgres('three replicas on one PostgreSQL, behind a round-robin balancer', () => {
   let db: TestDatabase;
   let replicas: BuiltApp[] = [];
@@ -56,6 +58,8 @@ describePostgres('three replicas on one PostgreSQL, behind a round-robin balance
           DATABASE_URL: db.url,
           FEEDBACK_INSIGHTS_INTERVAL_MS: String(INTERVAL_MS),
           FEEDBACK_FLAG_MIN_RATINGS: '3',
+          // One address sends everything: the users are distinct raters only as a gateway vouches for them.
+          USER_ID_GATEWAY_SECRET: GATEWAY_SECRET,
         }),
       ),
     );
@@ -91,7 +95,7 @@ describePostgres('three replicas on one PostgreSQL, behind a round-robin balance
           'POST',
           `/api/feedback/${target}`,
           { rating },
-          { 'x-user-id': `user-${i}` },
+          { 'x-user-id': `user-${i}`, 'x-gateway-secret': GATEWAY_SECRET },
         );
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       }

@@ -40,6 +40,7 @@ export async function createTestApp(
     LOG_CONSOLE: 'off',
     // Tests send thousands of writes from one address; the rate-limit tests set their own.
     RATE_LIMIT_WRITES: '0',
+    RATE_LIMIT_READS: '0',
     ...env,
   });
   const builder = Test.createTestingModule({

@@ -31,6 +31,7 @@ export async function startBuiltApp(env: Record<string, string>, script = BUILT_
       LOG_CONSOLE: 'json',
       SHUTDOWN_GRACE_MS: '0',
       RATE_LIMIT_WRITES: '0',
+      RATE_LIMIT_READS: '0',
       ...env,
     },
     cwd,

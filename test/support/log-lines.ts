@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -44,7 +44,8 @@ export function duplicateKeys(json: string): string[] {
  */
 export function linesWithDuplicateKeys(dir: string, console = ''): string[] {
   const texts = [console];
-  if (existsSync(dir))
+  // A test may have put a file, or nothing, where the log directory was.
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory())
     for (const file of readdirSync(dir))
       if (file.includes('.log')) texts.push(readFileSync(join(dir, file), 'utf8'));
   return texts

@@ -1,5 +1,5 @@
 /**
- * Evaluates the LogQL pipeline subset the spec's queries use, on lines read from a file:
+ * Evaluates the LogQL pipeline subset the documented queries use, on lines read from a file:
  * `{selector} |= "text"`, `| json`, and a numeric comparison `| field >= n` (also >, <, <=, ==, !=).
  * The stream selector is not evaluated here: Promtail's labels are checked with its config.
  */

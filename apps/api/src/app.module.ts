@@ -32,7 +32,7 @@ export class AppModule {
           feedbackCategories: FEEDBACK_CATEGORIES,
         }),
         ErrorTrackingModule,
-        RateLimitModule,
+        RateLimitModule.forRoot(config),
         HealthModule,
         FeedbackModule.forRoot({ artworkStyles: ARTWORK_STYLES }),
         WorkflowsModule,

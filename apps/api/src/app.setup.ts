@@ -1,9 +1,19 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
+import { getToken } from '@willsoto/nestjs-prometheus';
+import type { Counter } from 'prom-client';
 import { AppConfig } from '@app/config';
 import { NestPinoLogger, requestIdFor } from '@app/logging';
+import { METRICS } from '@app/metrics';
 import { apiDocument, finishDocument } from './http/api-document';
 import { trackRoutes } from './http/allowed-methods';
+import {
+  answerClientError,
+  closeSilentConnectionsOnClose,
+  connectionCap,
+  fileDescriptorLimit,
+  limitConnections,
+} from './http/connections';
 import { DOCS_PATH, registerRequestPipeline } from './http/request-pipeline';
 
 /** Options for NestFactory.create / createNestApplication, shared by main() and the tests. */
@@ -39,11 +49,14 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     // A client that sends its request (a slow body included) for longer than this gets 408 and is closed.
     requestTimeout: config.requestTimeoutMs,
     http: {
-      // Node enforces requestTimeout only while headersTimeout is not longer (its default is 60 s), and checks
-      // both every 30 s by default, so a short one would fire up to 30 s late.
-      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
-      connectionsCheckingInterval: Math.min(1000, config.requestTimeoutMs),
+      // From its acceptance (or the end of its previous request), a connection has this long to send a whole
+      // request head: one that sends nothing is closed too (408). Node checks every 30 s by default, so a short
+      // timeout would fire up to 30 s late; at 1 s it fires at most 1 s late.
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
     },
+    // One answer per request, in the service's error body, and none after a response has begun.
+    clientErrorHandler: answerClientError,
     requestIdHeader: false,
     // Ids in paths may be 128 characters and a longer one deserves a 400 naming the field; Fastify's default
     // of 100 would answer 414 to valid ones.
@@ -54,7 +67,8 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     return503OnClosing: false,
     // At close, Fastify would destroy every connection with no request in progress, including one just accepted
     // whose request is still on its way: the client sees a reset. Every response since SIGTERM says
-    // `Connection: close`, so connections end by themselves; a silent one ends at REQUEST_TIMEOUT_MS.
+    // `Connection: close`, so busy connections end by themselves; Node's close() ends the idle keep-alive ones,
+    // and closeSilentConnectionsOnClose those that never sent a request, once they are a second old.
     forceCloseConnections: false,
   });
 }
@@ -64,8 +78,16 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.useLogger(app.get(NestPinoLogger));
   app.flushLogs();
   registerRequestPipeline(app);
-  trackRoutes(app.getHttpAdapter().getInstance());
-  const { corsOrigins } = app.get(AppConfig);
+  const fastify = app.getHttpAdapter().getInstance();
+  trackRoutes(fastify);
+  const config = app.get(AppConfig);
+  limitConnections(
+    fastify.server,
+    connectionCap(config.maxConnections, config.database.poolSize, fileDescriptorLimit()),
+    app.get<Counter>(getToken(METRICS.connectionsRefused)),
+  );
+  closeSilentConnectionsOnClose(fastify);
+  const { corsOrigins } = config;
   // Off unless CORS_ORIGINS lists origins: @fastify/cors then answers preflights (OPTIONS on any path) and adds
   // Access-Control-* headers to the listed origins' requests. No credentials: the API uses bearer tokens. Its
   // preHandler hook runs after the request pipeline's onRequest hooks, so preflights get a request id, the

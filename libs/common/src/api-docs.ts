@@ -1,6 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiHeader, ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+// @nestjs/swagger exports these OpenAPI types only from its dist folder; a type-only import, so the typecheck in
+// `npm test` fails the day they move.
 import type { HeaderObject, SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { TRACERESPONSE_PATTERN } from './request-trace';
 
@@ -24,7 +26,10 @@ export class ErrorResponse {
   @ApiPropertyOptional({
     type: [String],
     example: ['rating: rating must not be greater than 5'],
-    description: 'Validation errors only: each invalid field and why, as "<field>: <reason>"',
+    description:
+      'Validation errors only: each invalid field and why, as "<field>: <reason>"; at most 20, then one entry ' +
+      'counting the rest ("... and 9981 more problems (the first 20 are listed)")',
+    maxItems: 21,
   })
   details?: string[];
 
@@ -57,6 +62,25 @@ const RETRY_AFTER_HEADER: Record<string, HeaderObject> = {
   'retry-after': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } },
 };
 
+/**
+ * The budget headers of every answer of a rate-limited route (writes: RATE_LIMIT_WRITES, reads:
+ * RATE_LIMIT_READS, each per RATE_LIMIT_WINDOW_MS and client address), 429s included.
+ */
+export const RATE_LIMIT_HEADERS: Record<string, HeaderObject> = {
+  'ratelimit-limit': {
+    description: 'Requests of this kind (writes or reads) allowed per window',
+    schema: { type: 'integer', minimum: 1 },
+  },
+  'ratelimit-remaining': {
+    description: 'Requests of this kind left in this window (0 on a 429)',
+    schema: { type: 'integer', minimum: 0 },
+  },
+  'ratelimit-reset': {
+    description: 'Seconds until the window resets (on a 429: until a request is accepted again)',
+    schema: { type: 'integer', minimum: 0 },
+  },
+};
+
 const ERRORS: Record<number, string> = {
   400: 'Invalid input: `details` names each field and why (body, path, query or header)',
   401: 'A bearer token is required and was missing or wrong',
@@ -67,7 +91,7 @@ const ERRORS: Record<number, string> = {
   413: 'The body is larger than BODY_LIMIT_BYTES',
   415: 'The body is not JSON (content-type application/json)',
   422: 'The Idempotency-Key was already used for a different submission',
-  429: 'Too many writes from this client (RATE_LIMIT_WRITES per RATE_LIMIT_WINDOW_MS); see Retry-After',
+  429: 'Too many writes (RATE_LIMIT_WRITES) or reads (RATE_LIMIT_READS) from this client in RATE_LIMIT_WINDOW_MS; see Retry-After and RateLimit-Reset',
   500: 'An unexpected error (reported to Sentry; no detail in production)',
   503: 'The database is unavailable or too slow, the write queue is full, or the request ran past REQUEST_DEADLINE_MS; see Retry-After',
 };
@@ -83,6 +107,7 @@ export function ApiErrors(...statuses: number[]) {
         headers: {
           ...REQUEST_ID_HEADER,
           ...(status === 429 || status === 503 ? RETRY_AFTER_HEADER : {}),
+          ...(status === 429 ? RATE_LIMIT_HEADERS : {}),
           ...(status === 405
             ? { allow: { description: 'The methods this path answers to', schema: { type: 'string' } } }
             : {}),

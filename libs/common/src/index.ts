@@ -1,7 +1,7 @@
 export { ensureDirectory } from './ensure-directory';
-export { redactDeep, REDACTED } from './redaction';
+export { redactDeep, redactText, REDACTED } from './redaction';
 export { routeOf, UNMATCHED_ROUTE } from './route-of';
-export { BearerTokens } from './bearer-tokens';
+export { BearerTokens, singleAuthorization } from './bearer-tokens';
 export { MAX_LOGGED_SQL, truncate } from './truncate';
 export {
   AGGREGATE_CACHE_CONTROL,
@@ -13,6 +13,7 @@ export {
   ApiSuccess,
   countsOf,
   ErrorResponse,
+  RATE_LIMIT_HEADERS,
   REQUEST_ID_HEADER as REQUEST_ID_RESPONSE_HEADER,
   TOKEN_PATTERN,
 } from './api-docs';

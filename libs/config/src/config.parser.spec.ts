@@ -174,6 +174,40 @@ describe('parseConfig', () => {
 });
 
 describe('loadConfig', () => {
+  it('keeps rate limits in memory unless RATE_LIMIT_STORE=redis, which needs a redis:// REDIS_URL', () => {
+    expect(parseConfig({})).toMatchObject({
+      rateLimitStore: 'memory',
+      redisUrl: undefined,
+      rateLimitReads: 1200,
+      headersTimeoutMs: 10_000,
+      maxConnections: undefined,
+    });
+    expect(parseConfig({ RATE_LIMIT_STORE: 'redis', REDIS_URL: 'rediss://u:pw@cache:6380/2' })).toMatchObject(
+      { rateLimitStore: 'redis', redisUrl: 'rediss://u:pw@cache:6380/2' },
+    );
+    expect(errorOf({ RATE_LIMIT_STORE: 'redis' }).message).toBe(
+      'Invalid configuration: REDIS_URL is unset, and RATE_LIMIT_STORE is redis; expected redis://[user:password@]host[:port][/db] (or rediss:// for TLS)',
+    );
+    expect(errorOf({ RATE_LIMIT_STORE: 'valkey' }).message).toBe(
+      'Invalid configuration: RATE_LIMIT_STORE is "valkey"; expected one of memory, redis',
+    );
+    const bad = errorOf({ RATE_LIMIT_STORE: 'redis', REDIS_URL: 'http://u:s3cret@cache:6379' });
+    expect(bad.message).toBe(
+      'Invalid configuration: REDIS_URL has scheme "http"; expected redis://[user:password@]host[:port][/db] (or rediss:// for TLS)',
+    );
+    expect(errorOf({ REDIS_URL: 'redis://cache:6379/not-a-db' }).variable).toBe('REDIS_URL');
+  });
+
+  it('bounds the headers timeout by the request timeout, and MAX_CONNECTIONS from 16', () => {
+    expect(parseConfig({ HEADERS_TIMEOUT_MS: '60000', REQUEST_TIMEOUT_MS: '20000' }).headersTimeoutMs).toBe(
+      20_000,
+    );
+    expect(parseConfig({ MAX_CONNECTIONS: '500' }).maxConnections).toBe(500);
+    expect(errorOf({ MAX_CONNECTIONS: '8' }).message).toBe(
+      'Invalid configuration: MAX_CONNECTIONS is "8"; expected an integer from 16 to 1000000',
+    );
+  });
+
   it('fills from .env only what the environment leaves unset', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tc-env-'));
     const envFile = join(dir, '.env');

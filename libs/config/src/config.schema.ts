@@ -108,6 +108,25 @@ function postgresUrl(raw: string): string | { reason: string } {
   return raw;
 }
 
+// Like DATABASE_URL, the URL can hold a password: reasons never echo it.
+const REDIS_URL = 'expected redis://[user:password@]host[:port][/db] (or rediss:// for TLS)';
+function redisUrl(raw: string): string | { reason: string } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { reason: `is not a URL; ${REDIS_URL}` };
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    return { reason: `has scheme "${url.protocol.replace(/:$/, '')}"; ${REDIS_URL}` };
+  if (!url.hostname) return { reason: `has no host; ${REDIS_URL}` };
+  if (!/^(\/\d{0,2})?$/.test(url.pathname)) return { reason: `names no database number; ${REDIS_URL}` };
+  return raw;
+}
+
+export const RATE_LIMIT_STORES = ['memory', 'redis'] as const;
+export type RateLimitStore = (typeof RATE_LIMIT_STORES)[number];
+
 const SENTRY_DSN = 'a DSN looks like https://<public_key>@<host>/<project_id> (unset means Sentry off)';
 // Names the part that is wrong, so that a copied placeholder (https://your-dsn@sentry.io/project-id) is
 // recognised as one; the value itself is not repeated (a DSN carries its project's key).
@@ -150,6 +169,9 @@ export const ENV_SCHEMA = z
     FEEDBACK_WRITE_QUEUE_MAX: integer(5000, 1, 1_000_000),
     FEEDBACK_IDEMPOTENCY_TTL_MS: integer(86_400_000, 1000, 30 * 86_400_000),
     RATE_LIMIT_WRITES: integer(600, 0, 1_000_000),
+    RATE_LIMIT_READS: integer(1200, 0, 1_000_000),
+    RATE_LIMIT_STORE: oneOf(RATE_LIMIT_STORES, 'memory'),
+    REDIS_URL: variable((raw) => (raw === undefined ? undefined : redisUrl(raw))),
     TRUST_PROXY: variable((raw): boolean | number | string[] | { reason: string } => {
       if (raw === undefined || raw === 'false') return false;
       if (raw === 'true') return true;
@@ -164,6 +186,8 @@ export const ENV_SCHEMA = z
     RATE_LIMIT_WINDOW_MS: integer(60_000, 1000, 3_600_000),
     REQUEST_TIMEOUT_MS: integer(30_000, 1000, 600_000),
     REQUEST_DEADLINE_MS: integer(30_000, 0, 600_000),
+    HEADERS_TIMEOUT_MS: integer(10_000, 500, 600_000),
+    MAX_CONNECTIONS: integer(undefined, 16, 1_000_000),
     SENTRY_DSN: variable((raw) => (raw === undefined ? undefined : sentryDsn(raw))),
     SENTRY_TRACES_SAMPLE_RATE: decimal(undefined, 0, 1, ' (unset means tracing off)'),
     SENTRY_SEND_TIMEOUT_MS: integer(10_000, 100, 300_000),
@@ -175,6 +199,11 @@ export const ENV_SCHEMA = z
         ? tokens
         : { reason: 'must be a comma-separated list of tokens of 16 or more printable characters' };
     }),
+    USER_ID_GATEWAY_SECRET: variable((raw) =>
+      raw === undefined || /^[\x21-\x7e]{32,}$/.test(raw)
+        ? raw
+        : { reason: 'must be 32 or more printable characters (no spaces)' },
+    ),
     BODY_LIMIT_BYTES: integer(100 * 1024, 1024, 64 * 1024 * 1024),
     FEEDBACK_INSIGHTS_INTERVAL_MS: integer(60_000, 1000, 86_400_000),
     FEEDBACK_FLAG_THRESHOLD: decimal(2.5, 1, 5),
@@ -197,6 +226,12 @@ export const ENV_SCHEMA = z
     }),
   })
   .superRefine((env, ctx) => {
+    if (env.RATE_LIMIT_STORE === 'redis' && env.REDIS_URL === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_URL'],
+        message: `is unset, and RATE_LIMIT_STORE is redis; ${REDIS_URL}`,
+      });
     // A wildcard lets any web page read the API's answers with its visitors' browsers.
     if (env.ENVIRONMENT === 'production' && (env.CORS_ORIGINS as string[]).includes('*'))
       ctx.addIssue({
@@ -238,7 +273,15 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     idempotencyTtlMs: env.FEEDBACK_IDEMPOTENCY_TTL_MS,
     /** Writes (feedback, workflows, artworks) one client address may make per window; 0: no limit. */
     rateLimitWrites: env.RATE_LIMIT_WRITES,
+    /** Reads of the API (feedback aggregates, workflows, recent feedback) per client and window; 0: no limit. */
+    rateLimitReads: env.RATE_LIMIT_READS,
     rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
+    /**
+     * Where the rate-limit counters live: this process's memory (each replica its own budget) or Redis (one
+     * budget per client across every replica; per-replica memory while Redis cannot be reached).
+     */
+    rateLimitStore: env.RATE_LIMIT_STORE,
+    redisUrl: env.REDIS_URL,
     /**
      * Which proxies' X-Forwarded-For to believe for the client's address (rate limits, anonymous idempotency
      * keys): behind an ingress, every client would otherwise share the ingress's address.
@@ -248,6 +291,13 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     /** A request still unanswered this long after it arrived is answered 503, whatever it waits on; 0: off. */
     requestDeadlineMs: env.REQUEST_DEADLINE_MS,
+    /**
+     * Longest a connection may take to send a complete request head (request line and headers), from the moment
+     * it is accepted or its previous request ended; then 408 and close. At most REQUEST_TIMEOUT_MS.
+     */
+    headersTimeoutMs: Math.min(env.HEADERS_TIMEOUT_MS, env.REQUEST_TIMEOUT_MS),
+    /** Open HTTP connections at most; undefined: derived from the file-descriptor limit at start. */
+    maxConnections: env.MAX_CONNECTIONS,
     sentryDsn: env.SENTRY_DSN,
     /** Undefined means errors-only: tracing off. */
     sentryTracesSampleRate: env.SENTRY_TRACES_SAMPLE_RATE,
@@ -256,12 +306,17 @@ export function configValues(env: z.output<typeof ENV_SCHEMA>, defaults: { relea
     metricsToken: env.METRICS_TOKEN,
     /** Bearer tokens that may read individual feedback (GET /api/feedback/recent); empty: see FeedbackReadGuard. */
     feedbackReadTokens: env.FEEDBACK_READ_TOKENS as readonly string[],
+    /**
+     * The secret a gateway that authenticates users sends in `x-gateway-secret` beside the `x-user-id` it vouches
+     * for. Unset: every `x-user-id` (and body `user_id`) is a claim, and distinct raters are distinct clients.
+     */
+    userIdGatewaySecret: env.USER_ID_GATEWAY_SECRET as string | undefined,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     /** How often the learning loop recomputes its insights from the database. */
     insightsIntervalMs: env.FEEDBACK_INSIGHTS_INTERVAL_MS,
     /** A workflow or artwork is flagged when its average rating is below this... */
     flagThreshold: env.FEEDBACK_FLAG_THRESHOLD,
-    /** ...from at least this many distinct raters (users, or clients when anonymous). */
+    /** ...from at least this many distinct raters (clients, or users a gateway vouches for: USER_ID_GATEWAY_SECRET). */
     flagMinRatings: env.FEEDBACK_FLAG_MIN_RATINGS,
     /** Longest a health check may take before it counts as down. */
     healthTimeoutMs: env.HEALTH_TIMEOUT_MS,

@@ -3,6 +3,8 @@ export {
   DEFAULT_SQLITE_PATH,
   ENVIRONMENTS,
   LOG_LEVELS,
+  RATE_LIMIT_STORES,
+  type RateLimitStore,
   type ConfigValues,
   type DatabaseConfig,
   type Environment,

@@ -6,7 +6,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BearerTokens } from '@app/common';
+import { BearerTokens, singleAuthorization } from '@app/common';
 import { AppConfig } from '@app/config';
 
 /**
@@ -23,14 +23,15 @@ export class FeedbackReadGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
+    const http = context.switchToHttp();
+    const authorization = singleAuthorization(http.getRequest<FastifyRequest>());
     if (this.tokens.isEmpty) {
       if (!this.config.isProduction) return true;
       throw new ForbiddenException(
         'Reading individual feedback is off: set FEEDBACK_READ_TOKENS to the bearer tokens allowed to read it',
       );
     }
-    const http = context.switchToHttp();
-    if (this.tokens.matches(http.getRequest<FastifyRequest>().headers.authorization)) return true;
+    if (this.tokens.matches(authorization)) return true;
     void http.getResponse<FastifyReply>().header('www-authenticate', 'Bearer realm="feedback"');
     throw new UnauthorizedException(
       'A valid bearer token (FEEDBACK_READ_TOKENS) is required to read feedback',

@@ -20,6 +20,7 @@ import {
 } from './entities/feedback.entity';
 import { FeedbackAggregatesRepository, type Cell } from './aggregates/feedback-aggregates.repository';
 import { FeedbackAggregatesService } from './aggregates/feedback-aggregates.service';
+import type { Caller } from './caller';
 import { FeedbackRepository } from './feedback.repository';
 import { FeedbackWriter, type WriteResult } from './feedback.writer';
 import { sentimentOf } from './learning/text-analysis';
@@ -45,11 +46,6 @@ const total = (cells: Cell[], pick: (cell: Cell) => boolean = () => true): Sum =
     }
   return s;
 };
-
-/** Who sent a submission, beside its user id: the client's address scopes an anonymous Idempotency-Key. */
-export interface Caller {
-  ip: string;
-}
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -93,8 +89,13 @@ export class FeedbackService implements OnModuleInit, OnModuleDestroy {
   /**
    * Stores one submission (or returns the original for a repeated Idempotency-Key) once it is committed; the
    * row names the request it came in and its user. A key belongs to its caller, endpoint and target: another
-   * user's or another target's use of the same key is another submission, and the same key with another body
-   * is refused (422), so a replay only ever returns the caller's own record.
+   * caller's or another target's use of the same key is another submission, and the same key with another body
+   * is refused (422), so a replay only ever returns the caller's own record. The caller is the user a gateway
+   * vouched for, or else the client's address together with the user it claims: a claimed user id from
+   * another address is another caller, so it neither replays nor learns about that user's keys.
+   *
+   * The row's rater (who counts towards the distinct raters a flag needs) is the vouched user, or else the
+   * client's address: any number of claimed user ids from one address are one rater.
    */
   async submit(
     targetType: FeedbackTargetType,
@@ -125,9 +126,10 @@ export class FeedbackService implements OnModuleInit, OnModuleDestroy {
       rater: null as string | null,
       createdAt: new Date(),
     });
-    row.rater = row.userId ? `user:${row.userId}` : `client:${sha256(caller.ip).slice(0, 32)}`;
+    const vouched = caller.vouchedUserId;
+    row.rater = vouched ? `user:${vouched}` : `client:${sha256(caller.ip).slice(0, 32)}`;
     if (idempotencyKey !== undefined) {
-      const who = row.userId ? `user:${row.userId}` : `client:${caller.ip}`;
+      const who = vouched ? `user:${vouched}` : `client:${caller.ip}\u0000${row.userId ?? ''}`;
       row.idempotencyKey = sha256([who, targetType, targetId ?? '', idempotencyKey].join('\u0000'));
       row.requestFingerprint = fingerprint(row);
     }

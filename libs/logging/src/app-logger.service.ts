@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { redactDeep, type RequestTrace } from '@app/common';
+import type { RequestTrace } from '@app/common';
 import { ERROR_REPORTER, type ErrorReport, type ErrorReporter } from './error-reporter';
 import { ROOT_LOGGER } from './logging.tokens';
 import type { AppPinoLogger, RootLogger } from './logger.factory';
@@ -20,8 +20,10 @@ export interface ResponseDetails {
 
 /**
  * The service's logger: inject it. Inside a request every line carries the request's `request_id`, `trace_id`,
- * `span_id` and `user_id` (from the request context, without being handed them); outside one, none of them. Besides pino's levels
- * it has the product's helpers; errors logged through it are also reported to the error tracker, once.
+ * `span_id` and `user_id` (from the request context, without being handed them); outside one, none of them.
+ * Besides pino's levels it has the product's helpers; errors logged through it are also reported to the error
+ * tracker, once. Secrets are removed from every line by the root logger's hook (logger.factory.ts), whatever
+ * method wrote it, and from every report by the error tracker.
  */
 @Injectable()
 export class AppLogger {
@@ -95,35 +97,32 @@ export class AppLogger {
   }
 
   logError(errorType: string, message: string, context: Fields = {}): void {
-    const fields = this.withRequest({ ...redactDeep(context), error_type: errorType });
+    const fields = this.withRequest({ ...context, error_type: errorType });
     this.root.logger.error(fields, message);
     this.reporter?.captureMessage(message, { ...this.report(fields), errorType });
   }
 
   /** An exception with its stack (`err.stack`), for errors.log, and reported to the error tracker. */
   logException(error: unknown, message: string, context: Fields = {}): void {
-    const fields = this.withRequest(redactDeep(context));
+    const fields = this.withRequest(context);
     this.root.logger.error({ ...fields, err: error }, message);
     this.reporter?.captureError(error, this.report(fields));
   }
 
   /** A failure that ends the process; written out synchronously, since the process is about to die. */
   logFatal(error: unknown, message: string, context: Fields = {}): void {
-    const fields = redactDeep(context);
+    const fields = context;
     this.root.logger.fatal({ ...fields, err: error }, message);
     this.root.flushSync();
     this.reporter?.captureError(error, { ...this.report(fields), level: 'fatal' });
   }
 
   logBusinessEvent(event: string, data: Fields = {}): void {
-    this.root.logger.business(this.withRequest({ ...redactDeep(data), event }), event);
+    this.root.logger.business(this.withRequest({ ...data, event }), event);
   }
 
   logMetrics(name: string, value: number, labels: Record<string, string | number> = {}): void {
-    this.root.logger.metrics(
-      this.withRequest({ metric: name, value, labels: redactDeep(labels) }),
-      `metric ${name}`,
-    );
+    this.root.logger.metrics(this.withRequest({ metric: name, value, labels }), `metric ${name}`);
   }
 
   private write(

@@ -8,7 +8,15 @@ export interface BatchedWriterOptions {
   /** Close the descriptor at end() (files yes, stdout no). */
   closeFd: boolean;
   /** Told of failed and successful writes; by default a failed batch is one stderr line. */
-  faults?: { failed(error: unknown, bytes: number): void; succeeded(): void };
+  faults?: WriteFaults;
+}
+
+/** Where a writer reports what happened to each batch it wrote. */
+export interface WriteFaults {
+  /** The batch of `lines` lines (`bytes` bytes) was not written. */
+  failed(error: unknown, lines: number, bytes: number): void;
+  /** The batch of `lines` lines (`bytes` bytes) was written. */
+  succeeded(lines: number, bytes: number): void;
 }
 
 /**
@@ -25,12 +33,16 @@ export class BatchedWriter {
   private idle: Array<() => void> = [];
   /** Bytes written to the descriptor so far. */
   bytesWritten = 0;
+  /** Lines (calls of write()) written to the descriptor so far. */
+  linesWritten = 0;
   private readonly timer: NodeJS.Timeout;
+  private faults: WriteFaults | undefined;
 
   constructor(
     private readonly fd: number,
     private readonly options: BatchedWriterOptions,
   ) {
+    this.faults = options.faults;
     this.timer = setInterval(() => this.flush(), options.flushMs);
     this.timer.unref();
   }
@@ -52,10 +64,23 @@ export class BatchedWriter {
   flush(): void {
     if (this.writing || this.pendingLength === 0) return;
     const data = Buffer.from(this.pending.join(''));
+    const lines = this.pending.length;
     this.pending = [];
     this.pendingLength = 0;
     this.writing = true;
-    this.writeOut(data);
+    this.writeOut(data, lines);
+  }
+
+  /**
+   * Hands back the lines not yet being written and sends what this writer reports from now on (the batch
+   * under way, if any) to `faults`: for a file found removed, whose pending lines belong in the new file.
+   */
+  takePending(faults: WriteFaults): string[] {
+    const taken = this.pending;
+    this.pending = [];
+    this.pendingLength = 0;
+    this.faults = faults;
+    return taken;
   }
 
   /**
@@ -91,22 +116,28 @@ export class BatchedWriter {
     if (this.options.closeFd) await new Promise<void>((resolve) => close(this.fd, () => resolve()));
   }
 
-  private writeOut(data: Buffer): void {
+  // `lines`: how many lines `data` holds (or what is left of them, after a partial write).
+  private writeOut(data: Buffer, lines: number): void {
     write(this.fd, data, 0, data.length, null, (error, written) => {
       if (error) {
         // A non-blocking pipe (stdout) can be full for a moment; anything else loses this batch.
-        if (error.code === 'EAGAIN') return void setTimeout(() => this.writeOut(data), 5);
-        if (this.options.faults) this.options.faults.failed(error, data.length);
+        if (error.code === 'EAGAIN') return void setTimeout(() => this.writeOut(data, lines), 5);
+        if (this.faults) this.faults.failed(error, lines, data.length);
         else
           process.stderr.write(
-            `log write failed (${error.code ?? error.message}); ${data.length} bytes lost\n`,
+            `log write failed (${error.code ?? error.message}); ${lines} lines, ${data.length} bytes lost\n`,
           );
       } else if (written < data.length) {
         this.bytesWritten += written;
-        return this.writeOut(data.subarray(written));
+        // Lines wholly inside the part written count as written; the one cut in two counts with the rest.
+        const rest = data.subarray(written);
+        const done = lines - countLines(rest);
+        this.linesWritten += done;
+        return this.writeOut(rest, lines - done);
       } else {
         this.bytesWritten += written;
-        this.options.faults?.succeeded();
+        this.linesWritten += lines;
+        this.faults?.succeeded(lines, written);
       }
       this.writing = false;
       if (this.pendingLength >= this.options.minLength || (this.ended && this.pendingLength > 0)) {
@@ -116,4 +147,11 @@ export class BatchedWriter {
       }
     });
   }
+}
+
+/** Lines begun in `data` (every line ends with a newline; a partial one at the start counts as one). */
+function countLines(data: Buffer): number {
+  let count = 0;
+  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) count++;
+  return data.length > 0 && data[data.length - 1] !== 10 ? count + 1 : count;
 }

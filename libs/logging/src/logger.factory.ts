@@ -1,9 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import pino, { type Level, type Logger, type StreamEntry } from 'pino';
+import pino, { type Level, type LoggerOptions, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
-import { ensureDirectory, MAX_LOGGED_SQL, truncate } from '@app/common';
+import { ensureDirectory, MAX_LOGGED_SQL, redactDeep, truncate } from '@app/common';
 import type { AppConfig } from '@app/config';
 import {
   ALL_LOG_FILE,
@@ -13,6 +13,7 @@ import {
   type AppLevel,
 } from './logging.constants';
 import { BatchedWriter } from './batched-writer';
+import { LogFaults, type LogLoss } from './log-faults';
 import { RotatingFileStream, WRITE_BATCH } from './rotating-file.stream';
 import {
   cachedIsoTime,
@@ -38,6 +39,10 @@ export interface RootLogger {
   close(): Promise<void>;
   /** Writes out everything buffered, synchronously: for a process that is about to die. */
   flushSync(): void;
+  /** What each destination (the log files, JSON stdout) has lost since start; read at scrape time. */
+  loss(): LogLoss[];
+  /** The absolute log directory, when logs go to files. */
+  logDir: string | undefined;
 }
 
 function openLogDirectory(dir: string): string {
@@ -66,15 +71,30 @@ export function serializeError(error: unknown): unknown {
   if (!out || typeof out !== 'object') return out;
   delete out.parameters;
   out.query = truncate(out.query, MAX_LOGGED_SQL);
-  out.message = truncate(out.message, MAX_ERROR_TEXT);
-  out.stack = truncate(out.stack, MAX_ERROR_TEXT * 2);
+  // A message can quote what a client sent or a connection string: the same text redaction as every line.
+  out.message = redactDeep(truncate(out.message, MAX_ERROR_TEXT));
+  out.stack = redactDeep(truncate(out.stack, MAX_ERROR_TEXT * 2));
   if (out.query === undefined) delete out.query;
   const driver = out.driverError as Record<string, unknown> | undefined;
   if (driver && typeof driver === 'object') {
-    out.driverError = { code: driver.code, message: driver.message, severity: driver.severity };
+    out.driverError = { code: driver.code, message: redactDeep(driver.message), severity: driver.severity };
   }
   return out;
 }
+
+/**
+ * Every line pino writes, whichever logger wrote it (AppLogger, Nest's Logger, nestjs-pino's PinoLogger, the
+ * database logger) and in whichever form (fields, message, format arguments), passes this one hook: secret-
+ * named fields and secrets in free text are replaced (redactDeep). pino's own `redact` covers only the paths
+ * it is given, never free text. The hook runs only for enabled levels, and most requests write no pino line at
+ * all (the request line is rendered by hand); its price per line is in bench/README.md (redaction).
+ */
+export const REDACTING_HOOKS: NonNullable<LoggerOptions['hooks']> = {
+  logMethod(args, method) {
+    const redacted = args.map((arg: unknown) => redactDeep(arg)) as typeof args;
+    method.apply(this, redacted);
+  },
+};
 
 /**
  * The service's one pino logger: console (pretty or JSON) plus, when LOG_DIR is set, every line in
@@ -87,9 +107,12 @@ export function createRootLogger(config: AppConfig): RootLogger {
   const rawDestinations: Array<{ minLevel: number; stream: { write(line: string): unknown } }> = [];
   const files: RotatingFileStream[] = [];
   let stdout: BatchedWriter | undefined;
+  let stdoutFaults: LogFaults | undefined;
+  let logDir: string | undefined;
 
   if (config.logConsole === 'json') {
-    stdout = new BatchedWriter(1, { ...WRITE_BATCH, closeFd: false });
+    stdoutFaults = new LogFaults('stdout');
+    stdout = new BatchedWriter(1, { ...WRITE_BATCH, closeFd: false, faults: stdoutFaults });
     streams.push({ level: 'trace', stream: stdout });
     rawDestinations.push({ minLevel: 0, stream: stdout });
   } else if (config.logConsole === 'pretty') {
@@ -106,6 +129,7 @@ export function createRootLogger(config: AppConfig): RootLogger {
 
   if (config.logDir) {
     const dir = openLogDirectory(config.logDir);
+    logDir = dir;
     const rotation = { maxBytes: config.logMaxBytes, maxFiles: config.logMaxFiles };
     const all = new RotatingFileStream({ path: join(dir, ALL_LOG_FILE), ...rotation });
     const errors = new RotatingFileStream({ path: join(dir, ERROR_LOG_FILE), ...rotation });
@@ -121,10 +145,9 @@ export function createRootLogger(config: AppConfig): RootLogger {
   const levelFields = Object.fromEntries(
     Object.keys(levels).map((label) => [label, { level: label.toUpperCase() }]),
   );
-  // No pino `redact`: it costs ~7 µs a line here. Helpers redact their context objects (redactDeep), and the
-  // request line carries no headers or bodies.
   const logger = pino<AppLevel>(
     {
+      hooks: REDACTING_HOOKS,
       level: config.logLevel,
       customLevels: CUSTOM_LEVELS,
       base: { service: SERVICE_NAME, environment: config.environment, version: config.releaseVersion, host },
@@ -134,6 +157,14 @@ export function createRootLogger(config: AppConfig): RootLogger {
     },
     pino.multistream<Level | AppLevel>(streams, { levels, dedupe: false }),
   );
+
+  // A child's bindings are written on each of its lines: redacted once, when it is made. Children are made from
+  // the root or from another child, whose prototype is the root, so every one of them passes here.
+  type Child = (this: unknown, bindings: Record<string, unknown>, options?: unknown) => AppPinoLogger;
+  const originalChild = logger.child as unknown as Child;
+  (logger as unknown as { child: Child }).child = function (bindings, options) {
+    return originalChild.call(this, redactDeep(bindings), options);
+  };
 
   const render = requestLineRenderer({
     environment: config.environment,
@@ -164,6 +195,8 @@ export function createRootLogger(config: AppConfig): RootLogger {
       for (const file of files) file.flushSync();
       stdout?.flushSync();
     },
+    logDir,
+    loss: () => [...files.map((file) => file.loss()), ...(stdoutFaults ? [stdoutFaults.loss()] : [])],
     close: async () => {
       await Promise.all([...files.map((file) => file.end()), stdout?.end()]);
     },

@@ -1,3 +1,4 @@
+import { redactText } from '@app/common';
 import { CUSTOM_LEVELS, SERVICE_NAME } from './logging.constants';
 
 export type RequestLineLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -56,7 +57,9 @@ export function cachedIsoTime(): () => string {
 /**
  * Renders the "API Request" line as the same JSON pino would write, without pino's general machinery: it is
  * the one line written for every request. Request and user ids passed the sane-id check, trace and span ids are
- * hex and methods are HTTP tokens, so they need no escaping; the host name is escaped once, with the base; route templates are escaped once each; only the path is escaped per line.
+ * hex and methods are HTTP tokens, so they need no escaping; the host name is escaped once, with the base; route
+ * templates are escaped once each; only the path is escaped per line, after the text redaction every pino line
+ * gets (a path like `/login/password=...` matches no route but is still written).
  */
 export function requestLineRenderer(base: {
   environment: string;
@@ -83,7 +86,7 @@ export function requestLineRenderer(base: {
     const trace = f.traceId === undefined ? '' : `,"trace_id":"${f.traceId}","span_id":"${f.spanId}"`;
     return (
       `${prefixes[level]}${base.time()}${baseJson},"request_id":"${f.requestId}"${trace}${user},"method":"${f.method}"` +
-      `,"route":${route},"path":${JSON.stringify(f.path)},"status_code":${f.statusCode},"duration_ms":${f.durationMs}` +
+      `,"route":${route},"path":${JSON.stringify(redactText(f.path))},"status_code":${f.statusCode},"duration_ms":${f.durationMs}` +
       `,"msg":"API Request"}\n`
     );
   };

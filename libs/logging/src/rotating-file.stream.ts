@@ -2,8 +2,8 @@ import { readdir, unlink } from 'node:fs/promises';
 import { openSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ensureDirectory } from '@app/common';
-import { BatchedWriter } from './batched-writer';
-import { LogFaults } from './log-faults';
+import { BatchedWriter, type WriteFaults } from './batched-writer';
+import { LogFaults, type LogLoss } from './log-faults';
 
 export interface RotatingFileOptions {
   path: string;
@@ -36,8 +36,13 @@ export function rotatedOrder(prefix: string): (a: string, b: string) => number {
  * An append-only log file that is renamed to `<name>.<YYYY-MM-DD>.<n>` when it reaches maxBytes or when the UTC
  * day changes, keeping the newest maxFiles renamed files. Writes are asynchronous and batched. A write never
  * throws and never waits: when the directory vanishes, fills up or stops being writable, lines are dropped and
- * counted, stderr gets one line when that starts and one when it ends, and the file (and its directory) is
- * recreated as soon as that is possible. The caller, a request among others, never sees a file-system error.
+ * counted (loss()), stderr gets one line when that starts and one when a write has succeeded again, and the file
+ * (and its directory) is recreated as soon as that is possible. The caller, a request among others, never sees a
+ * file-system error.
+ *
+ * A removed file is not an error to the descriptor: writes go on succeeding into the unlinked inode. The file is
+ * checked every second; what was written since the last check that found it (and what is still being written to
+ * the old descriptor) is counted as lost, and lines still waiting in memory go to the new file.
  */
 export class RotatingFileStream {
   private writer: BatchedWriter | undefined;
@@ -51,10 +56,20 @@ export class RotatingFileStream {
   private pruning: Promise<void> = Promise.resolve();
   private readonly checker: NodeJS.Timeout | undefined;
   private reopenAfter = 0;
+  // What the current writer had written at the last check that found the file in place.
+  private checkpoint = { lines: 0, bytes: 0 };
+  // Writers of removed files still finishing a batch: no "writes work again" before they are done.
+  private draining = 0;
+  private readonly sink: WriteFaults = {
+    failed: (error, lines, bytes) => this.faults.failed(error, lines, bytes),
+    succeeded: () => {
+      if (this.draining === 0) this.faults.succeeded();
+    },
+  };
 
   constructor(private readonly options: RotatingFileOptions) {
     this.now = options.now ?? Date.now;
-    this.faults = new LogFaults(options.path, options.report);
+    this.faults = new LogFaults(options.path, options.report, basename(options.path));
     this.prefix = `${basename(options.path)}.`;
     this.size = Math.max(0, fileSize(options.path));
     this.dayEndsAt = nextUtcMidnight(this.now());
@@ -80,15 +95,20 @@ export class RotatingFileStream {
       }
       if (!this.writer) this.reopen();
       if (!this.writer) {
-        this.faults.failed(new Error('log file not open'), line.length);
+        this.faults.lost(1, Buffer.byteLength(line));
         return false;
       }
       this.size += line.length;
       return this.writer.write(line);
     } catch (error) {
-      this.faults.failed(error, line.length);
+      this.faults.failed(error, 1, Buffer.byteLength(line));
       return false;
     }
+  }
+
+  /** Lines, bytes and failures lost since start. */
+  loss(): LogLoss {
+    return this.faults.loss();
   }
 
   /** Renames the current file and starts a new one; a no-op for an empty file. */
@@ -111,8 +131,7 @@ export class RotatingFileStream {
       renameSync(this.options.path, this.nextName(closingDay));
     } catch (error) {
       // The file or its directory is gone: start a new one where it was.
-      this.faults.failed(error);
-      this.replaceWriter();
+      this.gone(error);
       return;
     }
     this.replaceWriter();
@@ -154,10 +173,42 @@ export class RotatingFileStream {
   // The directory may have been removed or replaced while the service runs: lines would go to a deleted file.
   private checkStillThere(): void {
     if (this.closed || !this.writer) return;
-    if (fileSize(this.options.path) < 0) {
-      this.faults.failed(Object.assign(new Error('log file removed'), { code: 'ENOENT' }));
-      this.replaceWriter();
+    try {
+      statSync(this.options.path);
+      this.checkpoint = { lines: this.writer.linesWritten, bytes: this.writer.bytesWritten };
+    } catch (error) {
+      // ENOENT when removed, ENOTDIR when the directory became a file, EACCES when it is no longer searchable.
+      this.gone(error);
     }
+  }
+
+  /**
+   * The file is no longer where the writer's descriptor points: what it wrote since the last check, and what it
+   * is still writing, went to an unlinked file; lines still in memory are given to a new file.
+   */
+  private gone(error: unknown): void {
+    const old = this.writer;
+    this.writer = undefined;
+    this.size = 0;
+    if (!old) return this.reopen();
+    this.faults.failed(
+      error,
+      old.linesWritten - this.checkpoint.lines,
+      old.bytesWritten - this.checkpoint.bytes,
+    );
+    this.draining++;
+    const pending = old.takePending({
+      failed: (e, lines, bytes) => this.faults.failed(e, lines, bytes),
+      succeeded: (lines, bytes) => this.faults.lost(lines, bytes),
+    });
+    this.drained = Promise.all([
+      this.drained,
+      old.end().finally(() => {
+        this.draining--;
+      }),
+    ]);
+    this.reopen();
+    for (const line of pending) this.write(line);
   }
 
   private replaceWriter(): void {
@@ -175,6 +226,7 @@ export class RotatingFileStream {
     try {
       ensureDirectory(dirname(this.options.path));
       this.writer = this.open();
+      this.checkpoint = { lines: 0, bytes: 0 };
       this.size = Math.max(0, fileSize(this.options.path));
     } catch (error) {
       this.reopenAfter = Date.now() + 1000;
@@ -186,7 +238,7 @@ export class RotatingFileStream {
     return new BatchedWriter(openSync(this.options.path, 'a'), {
       ...WRITE_BATCH,
       closeFd: true,
-      faults: this.faults,
+      faults: this.sink,
     });
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BearerTokens } from '@app/common';
+import { BearerTokens, singleAuthorization } from '@app/common';
 import { AppConfig } from '@app/config';
 
 /** When METRICS_TOKEN is set, /metrics answers only `Authorization: Bearer <token>`; otherwise it is open. */
@@ -13,9 +13,10 @@ export class MetricsTokenGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (this.tokens.isEmpty) return true;
     const http = context.switchToHttp();
-    if (this.tokens.matches(http.getRequest<FastifyRequest>().headers.authorization)) return true;
+    const authorization = singleAuthorization(http.getRequest<FastifyRequest>());
+    if (this.tokens.isEmpty) return true;
+    if (this.tokens.matches(authorization)) return true;
     void http.getResponse<FastifyReply>().header('www-authenticate', 'Bearer realm="metrics"');
     throw new UnauthorizedException('A valid bearer token is required for /metrics');
   }

@@ -2,8 +2,10 @@ import type { Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import type { Server } from 'node:http';
+import { statfs } from 'node:fs/promises';
 import type { Counter, Gauge } from 'prom-client';
 import { AppConfig } from '@app/config';
+import { ROOT_LOGGER, type RootLogger } from '@app/logging';
 import { DROP_REASONS, droppedErrorReports, type DropReason } from '@app/sentry';
 import { METRIC_PREFIX } from './metrics.constants';
 import { MetricCollectors } from './metric-collectors';
@@ -19,6 +21,11 @@ export const METRICS = {
   feedbackRatingAverage: `${METRIC_PREFIX}feedback_rating_average`,
   feedbackFlaggedTargets: `${METRIC_PREFIX}feedback_flagged_targets`,
   errorReportsDropped: `${METRIC_PREFIX}error_reports_dropped_total`,
+  logWriteFailures: `${METRIC_PREFIX}log_write_failures_total`,
+  logLinesDropped: `${METRIC_PREFIX}log_lines_dropped_total`,
+  logBytesDropped: `${METRIC_PREFIX}log_bytes_dropped_total`,
+  logDiskFree: `${METRIC_PREFIX}log_disk_free_bytes`,
+  logDiskSize: `${METRIC_PREFIX}log_disk_size_bytes`,
   memoryUsage: `${METRIC_PREFIX}memory_usage_bytes`,
   cpuUsage: `${METRIC_PREFIX}cpu_usage_percent`,
   memoryUsagePercent: `${METRIC_PREFIX}memory_usage_percent`,
@@ -27,6 +34,9 @@ export const METRICS = {
   databaseUp: `${METRIC_PREFIX}database_up`,
   buildInfo: `${METRIC_PREFIX}build_info`,
   rateLimited: `${METRIC_PREFIX}rate_limited_total`,
+  rateLimitStoreErrors: `${METRIC_PREFIX}rate_limit_store_errors_total`,
+  connectionsRefused: `${METRIC_PREFIX}connections_refused_total`,
+  maxConnections: `${METRIC_PREFIX}max_connections`,
   recommendations: `${METRIC_PREFIX}recommendations_total`,
   artworkStyleRatingAverage: `${METRIC_PREFIX}artwork_style_rating_average`,
   learningLoopLastSuccess: `${METRIC_PREFIX}learning_loop_last_success_timestamp_seconds`,
@@ -42,7 +52,42 @@ const own = { registers: [] };
 const droppedSeen = new WeakMap<Counter, Record<DropReason, number>>();
 
 /**
- * Every metric of the service but the three per-request families (RequestMetrics), declared once, as
+ * A counter that follows one of the log writer's running totals (RootLogger.loss()), one series per destination,
+ * each from 0 at start: the writer keeps the totals, the scrape copies them.
+ */
+function logLossCounter(name: string, help: string, field: 'failures' | 'lines' | 'bytes'): Provider {
+  return makeCounterProvider({
+    ...own,
+    name,
+    help,
+    labelNames: ['destination'],
+    inject: [ROOT_LOGGER],
+    collect(this: Counter, root: RootLogger) {
+      this.reset();
+      for (const loss of root.loss()) this.inc({ destination: loss.destination }, loss[field]);
+    },
+  });
+}
+
+/** The log directory's file system, read at scrape time; no series when logs go to the console only. */
+function logDiskGauge(name: string, help: string, field: 'free' | 'size'): Provider {
+  return makeGaugeProvider({
+    ...own,
+    name,
+    help,
+    inject: [ROOT_LOGGER],
+    async collect(this: Gauge, root: RootLogger) {
+      this.reset();
+      if (!root.logDir) return;
+      const fs = await statfs(root.logDir).catch(() => undefined);
+      // bavail: the blocks an unprivileged process may still use, which is what the service runs as.
+      if (fs) this.set(field === 'free' ? fs.bavail * fs.bsize : fs.blocks * fs.bsize);
+    },
+  });
+}
+
+/**
+ * Every metric of the service but the per-request families (RequestMetrics), declared once, as
  * @willsoto/nestjs-prometheus providers. Values another module owns are set by it (injected) or computed at
  * scrape time by the collector it registers (MetricCollectors).
  */
@@ -141,8 +186,28 @@ export const METRIC_PROVIDERS: Provider[] = [
   makeCounterProvider({
     ...own,
     name: METRICS.rateLimited,
-    help: 'Requests refused with 429 because their client exceeded RATE_LIMIT_WRITES, by route template.',
+    help: 'Requests refused with 429 because their client exceeded RATE_LIMIT_WRITES or RATE_LIMIT_READS, by route template.',
     labelNames: ['route'],
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.rateLimitStoreErrors,
+    help: 'Rate-limit counter updates Redis did not answer (RATE_LIMIT_STORE=redis); each was counted in the replica memory instead.',
+  }),
+  makeCounterProvider({
+    ...own,
+    name: METRICS.connectionsRefused,
+    help: 'TCP connections closed at once because MAX_CONNECTIONS were already open.',
+  }),
+  makeGaugeProvider({
+    ...own,
+    name: METRICS.maxConnections,
+    help: 'Open HTTP connections allowed (MAX_CONNECTIONS, or derived from the file-descriptor limit).',
+    inject: [HttpAdapterHost],
+    collect(this: Gauge, adapterHost: HttpAdapterHost) {
+      const http = adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+      if (http && Number.isFinite(http.maxConnections)) this.set(http.maxConnections);
+    },
   }),
   makeCounterProvider({
     ...own,
@@ -159,6 +224,31 @@ export const METRIC_PROVIDERS: Provider[] = [
       droppedSeen.set(this, { ...now });
     },
   }),
+  logLossCounter(
+    METRICS.logWriteFailures,
+    'Failed log writes and opens, and log files found removed under the writer, by destination (file name or stdout).',
+    'failures',
+  ),
+  logLossCounter(
+    METRICS.logLinesDropped,
+    'Log lines that never reached their destination (file name or stdout), counted once each.',
+    'lines',
+  ),
+  logLossCounter(
+    METRICS.logBytesDropped,
+    'Bytes (UTF-8) of the log lines counted in log_lines_dropped_total, by destination.',
+    'bytes',
+  ),
+  logDiskGauge(
+    METRICS.logDiskFree,
+    'Bytes still free to the service on the file system of LOG_DIR (statfs at scrape time); absent when logs go to the console only.',
+    'free',
+  ),
+  logDiskGauge(
+    METRICS.logDiskSize,
+    'Size in bytes of the file system of LOG_DIR (statfs at scrape time); absent when logs go to the console only.',
+    'size',
+  ),
   makeGaugeProvider({
     ...own,
     name: METRICS.memoryUsage,

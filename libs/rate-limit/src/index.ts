@@ -1,2 +1,3 @@
 export { RateLimitModule } from './rate-limit.module';
-export { WriteRateLimitGuard } from './write-rate-limit.guard';
+export { ReadRateLimitGuard, WriteRateLimitGuard } from './rate-limit.guards';
+export { REDIS_KEY_PREFIX } from './failover.storage';

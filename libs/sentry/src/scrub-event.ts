@@ -1,5 +1,5 @@
 import type { Event } from '@sentry/nestjs';
-import { redactDeep } from '@app/common';
+import { redactDeep, redactText } from '@app/common';
 
 function scrubBody(data: unknown): unknown {
   if (typeof data !== 'string') return redactDeep(data);
@@ -13,7 +13,8 @@ function scrubBody(data: unknown): unknown {
 
 /**
  * Removes secrets from an event before it leaves the process: cookies entirely; authorization, cookie and
- * other secret-named fields in headers, bodies, extra data, contexts and breadcrumbs; the user's IP address.
+ * other secret-named fields in headers, bodies, extra data, contexts and breadcrumbs; secrets in the free text
+ * of the message and exception values (redactText, as on every log line); the user's IP address.
  */
 export function scrubEvent<T extends Event>(event: T): T {
   if (event.request) {
@@ -21,6 +22,11 @@ export function scrubEvent<T extends Event>(event: T): T {
     if (request.headers) request.headers = redactDeep(request.headers);
     if (request.data !== undefined) request.data = scrubBody(request.data);
     event.request = request;
+  }
+  // Messages and exception values are free text: an error can quote a connection string or a client's input.
+  if (typeof event.message === 'string') event.message = redactText(event.message);
+  for (const exception of event.exception?.values ?? []) {
+    if (typeof exception.value === 'string') exception.value = redactText(exception.value);
   }
   if (event.extra) event.extra = redactDeep(event.extra);
   if (event.contexts) event.contexts = redactDeep(event.contexts);

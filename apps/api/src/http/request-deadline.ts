@@ -11,7 +11,8 @@ const RETRY_AFTER_SECONDS = 5;
 
 /**
  * The backstop behind the database and queue timeouts: a request still unanswered `deadlineMs` after it arrived
- * is answered 503 (the standard error body, `Retry-After`), whatever its handler is waiting on. Requests are
+ * (all of it: one whose body is still coming is left to REQUEST_TIMEOUT_MS) is answered 503 (the standard error
+ * body, `Retry-After`), whatever its handler is waiting on. Requests are
  * swept by one timer a few times a second rather than given a timer each: a request costs a Map insert and
  * delete. The handler's own answer, if it comes later, is dropped by Fastify (the reply is already sent).
  */
@@ -20,8 +21,15 @@ export function requestDeadline(fastify: FastifyInstance, deadlineMs: number) {
   const sweep = setInterval(
     () => {
       const now = Date.now();
-      for (const [request, { reply, endsAt }] of open) {
-        if (endsAt > now) continue;
+      for (const [request, entry] of open) {
+        if (entry.endsAt > now) continue;
+        // A request still arriving belongs to REQUEST_TIMEOUT_MS (408 and close): answering it here as well
+        // would give it two answers. Its deadline counts from when it has arrived.
+        if (!request.raw.complete) {
+          entry.endsAt = now + deadlineMs;
+          continue;
+        }
+        const { reply } = entry;
         open.delete(request);
         if (reply.sent || reply.raw.headersSent) continue;
         recordErrorType(request, new RequestDeadlineExceededError());

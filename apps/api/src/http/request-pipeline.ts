@@ -24,7 +24,10 @@ export const DOCS_PATH = '/api/docs';
  *   2. request context: echo `x-request-id`, enter the AsyncLocalStorage context (request id, trace, user) that
  *      every logger reads; everything after this, handlers and filters included, runs inside it
  *   3. security headers (computed once at start), and `Connection: close` once shutdown has begun, so clients
- *      reconnect elsewhere instead of sending on a connection the server is about to close
+ *      reconnect elsewhere instead of sending on a connection the server is about to close, and on a request
+ *      that asks for an `Upgrade` (websocket, h2c): the service speaks only HTTP/1.1, so it answers the
+ *      request as HTTP/1.1 and closes. Node's parser stops reading a connection at an upgrade request, so a
+ *      request pipelined behind one would otherwise wait forever.
  *   4. the request deadline: a request still unanswered after REQUEST_DEADLINE_MS is answered 503 (0: off)
  * onResponse (after the response is sent, with its final status and route):
  *   5. the request deadline forgets the request
@@ -49,7 +52,8 @@ export function registerRequestPipeline(app: NestFastifyApplication): void {
   const docs = Object.freeze({ ...api, 'content-security-policy': DOCS_CSP });
   const headers: Hook = (request, reply, done) => {
     void reply.headers(request.url.startsWith(DOCS_PATH) ? docs : api);
-    if (shutdown.isShuttingDown) void reply.header('connection', 'close');
+    if (shutdown.isShuttingDown || request.headers.upgrade !== undefined)
+      void reply.header('connection', 'close');
     done();
   };
 
