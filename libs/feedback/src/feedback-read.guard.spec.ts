@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { ForbiddenException, UnauthorizedException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppConfig, parseConfig, type Env } from '@app/config';
@@ -15,7 +16,15 @@ async function guardWith(env: Env): Promise<FeedbackReadGuard> {
 
 function attempt(guard: FeedbackReadGuard, authorization?: string) {
   const { reply, sent } = fakeReply();
-  const context = httpContext({ headers: authorization === undefined ? {} : { authorization } }, reply);
+  // The guard reads the raw header list, so that a second Authorization header is seen (and refused).
+  const rawHeaders = authorization === undefined ? [] : ['Authorization', authorization];
+  const context = httpContext(
+    {
+      headers: authorization === undefined ? {} : { authorization },
+      raw: { rawHeaders } as unknown as FastifyRequest['raw'],
+    },
+    reply,
+  );
   try {
     return { allowed: guard.canActivate(context), sent };
   } catch (error) {

@@ -112,7 +112,8 @@ describe('FeedbackService.submit', () => {
         sentiment: 'negative',
         userId: 'u-42',
         requestId: 'req-1',
-        rater: 'user:u-42',
+        // The body's user_id is a claim: the rater is the address (no gateway vouched).
+        rater: `client:${sha256(caller.ip).slice(0, 32)}`,
         idempotencyKey: null,
         requestFingerprint: null,
       }),
@@ -166,13 +167,17 @@ describe('FeedbackService.submit', () => {
       context: { requestId: 'req-2', userId: 'u-from-header' },
     });
     await signedIn.submit('general', null, dto(), undefined, caller);
+    // A claimed user id is stored as the row's user, but the rater stays the address: claims are free.
     expect(fromRequest.mock.calls[0][0]).toMatchObject({
       userId: 'u-from-header',
-      rater: 'user:u-from-header',
+      rater: `client:${sha256(caller.ip).slice(0, 32)}`,
     });
+    // A user a gateway vouched for is the rater.
+    await signedIn.submit('general', null, dto(), undefined, { ...caller, vouchedUserId: 'u-vouched' });
+    expect(fromRequest.mock.calls[1][0]).toMatchObject({ rater: 'user:u-vouched' });
   });
 
-  it("scopes an Idempotency-Key to its caller and target: the writer gets a hash, another caller's use is another key", async () => {
+  it("scopes an Idempotency-Key to its caller (address and claimed user) and target: the writer gets a hash, another caller's use is another key", async () => {
     const write = storing();
     const service = await serviceWith({
       writer: { write },
@@ -190,12 +195,15 @@ describe('FeedbackService.submit', () => {
       return write.mock.calls[write.mock.calls.length - 1][0];
     };
     const first = await keyOf('artwork', 'a-1', { user_id: 'u-1' }, '10.0.0.1');
-    expect(first.idempotencyKey).toBe(sha256(['user:u-1', 'artwork', 'a-1', 'key-1'].join('\u0000')));
+    expect(first.idempotencyKey).toBe(
+      sha256(['client:10.0.0.1\u0000u-1', 'artwork', 'a-1', 'key-1'].join('\u0000')),
+    );
     expect(first.requestFingerprint).toMatch(/^[0-9a-f]{64}$/);
 
-    // The same user from another address is the same caller; the key and the fingerprint repeat.
+    // A claimed user from another address is another caller: its key is another key, so it neither replays
+    // nor learns anything about the first one's; the fingerprint of the same body repeats.
     const again = await keyOf('artwork', 'a-1', { user_id: 'u-1' }, '10.0.0.2');
-    expect(again.idempotencyKey).toBe(first.idempotencyKey);
+    expect(again.idempotencyKey).not.toBe(first.idempotencyKey);
     expect(again.requestFingerprint).toBe(first.requestFingerprint);
 
     const keys = new Set([

@@ -1,12 +1,7 @@
 import { Controller, Post, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import {
-  getOptionsToken,
-  getStorageToken,
-  ThrottlerException,
-  type ThrottlerStorage,
-} from '@nestjs/throttler';
+import { ThrottlerException, type ThrottlerStorage } from '@nestjs/throttler';
 import { getToken } from '@willsoto/nestjs-prometheus';
 import type { FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
@@ -14,7 +9,8 @@ import { AppConfig, parseConfig, type Env } from '@app/config';
 import { METRICS } from '@app/metrics';
 import { fakeReply, httpContext } from '../../../test/support/fake-http';
 import { strictMock } from '../../../test/support/strict-mock';
-import { WriteRateLimitGuard } from './write-rate-limit.guard';
+import { RATE_LIMIT_STORAGE } from './failover.storage';
+import { WriteRateLimitGuard } from './rate-limit.guards';
 
 @Controller('api')
 class WritesController {
@@ -43,14 +39,7 @@ async function guardWith(env: Env, increment: jest.Mock = jest.fn()) {
       WriteRateLimitGuard,
       Reflector,
       {
-        provide: getOptionsToken(),
-        useValue: {
-          throttlers: [{ name: 'default', limit: LIMIT, ttl: WINDOW_MS }],
-          errorMessage: 'Too many writes',
-        },
-      },
-      {
-        provide: getStorageToken(),
+        provide: RATE_LIMIT_STORAGE,
         useValue: strictMock<ThrottlerStorage>('ThrottlerStorage', { increment }),
       },
       { provide: AppConfig, useValue: parseConfig(env) },
@@ -109,7 +98,9 @@ describe('WriteRateLimitGuard', () => {
     const over = write('203.0.113.7', 'workflows', '/api/workflows/:id/complete');
     const refused = guard.canActivate(over.context);
     await expect(refused).rejects.toThrow(ThrottlerException);
-    await expect(refused).rejects.toMatchObject({ message: 'Too many writes' });
+    await expect(refused).rejects.toMatchObject({
+      message: expect.stringContaining(`at most ${LIMIT} per 60 s (RATE_LIMIT_WRITES)`) as unknown,
+    });
     expect(over.sent.headers['retry-after']).toBe(17);
     expect(limited.inc).toHaveBeenCalledTimes(1);
     expect(limited.inc).toHaveBeenCalledWith({ route: '/api/workflows/:id/complete' });
