@@ -9,7 +9,7 @@ import { LoggingModule } from '@app/logging';
 import { MetricsModule } from '@app/metrics';
 import { RateLimitModule } from '@app/rate-limit';
 import { AppController } from './app.controller';
-import { HttpExceptionFilter } from './errors/http-exception.filter';
+import { ErrorResponseFilter } from './errors/error-response.filter';
 import { createValidationPipe } from './errors/validation.pipe';
 import { ARTWORK_STYLES, WORKFLOW_TYPES } from './workflows/workflow.constants';
 import { WorkflowsModule } from './workflows/workflows.module';
@@ -42,7 +42,7 @@ export class AppModule {
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_FILTER, useClass: ErrorResponseFilter },
       ],
     };
   }

@@ -37,9 +37,12 @@ function errorMessage(exception: unknown): string {
   return exception instanceof Error ? exception.message : String(exception);
 }
 
-/** The one place that shapes error responses: `{ statusCode, error, message, request_id }`. */
+/**
+ * The catch-all exception filter: every exception a request raises (HttpExceptions and anything else) becomes the
+ * service's error body (error-body.ts); a 503 is logged at warn, any other 5xx logged and reported once.
+ */
 @Catch()
-export class HttpExceptionFilter implements ExceptionFilter {
+export class ErrorResponseFilter implements ExceptionFilter {
   constructor(
     private readonly config: AppConfig,
     private readonly logger: AppLogger,

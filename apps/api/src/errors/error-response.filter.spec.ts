@@ -13,7 +13,7 @@ import { AppLogger } from '@app/logging';
 import { fakeReply, httpContext, type Sent } from '../../../../test/support/fake-http';
 import { strictMock, type MockMembers } from '../../../../test/support/strict-mock';
 import { trackRoutes } from '../http/allowed-methods';
-import { HttpExceptionFilter } from './http-exception.filter';
+import { ErrorResponseFilter } from './error-response.filter';
 
 /** A Fastify server as far as the route table sees it: the routes it registered. */
 function fakeServer(routes: Array<[string, string]>): FastifyInstance {
@@ -46,12 +46,12 @@ interface Call {
 async function filterWith(logger: MockMembers<AppLogger>, environment: Environment = 'production') {
   const moduleRef = await Test.createTestingModule({
     providers: [
-      HttpExceptionFilter,
+      ErrorResponseFilter,
       { provide: AppConfig, useValue: parseConfig({ ENVIRONMENT: environment }) },
       { provide: AppLogger, useValue: strictMock('AppLogger', logger) },
     ],
   }).compile();
-  const filter = moduleRef.get(HttpExceptionFilter);
+  const filter = moduleRef.get(ErrorResponseFilter);
   return (exception: unknown, call: Call = {}): Sent => {
     const { method = 'GET', url = '/api/workflows/1', route = '/api/workflows/:id' } = call;
     // The request is data, not a collaborator: a plain object with the fields Fastify gives it.
@@ -71,7 +71,7 @@ async function filterWith(logger: MockMembers<AppLogger>, environment: Environme
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-describe('HttpExceptionFilter: HttpExceptions', () => {
+describe('ErrorResponseFilter: HttpExceptions', () => {
   it.each([
     [new BadRequestException('rating: must be 1-5'), 400, 'Bad Request', 'rating: must be 1-5'],
     [new ForbiddenException(), 403, 'Forbidden', 'Forbidden'],
@@ -135,7 +135,7 @@ describe('HttpExceptionFilter: HttpExceptions', () => {
   });
 });
 
-describe('HttpExceptionFilter: the database cannot serve', () => {
+describe('ErrorResponseFilter: the database cannot serve', () => {
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
   // TypeORM wraps the driver's error: a statement timeout arrives as a QueryFailedError with SQLSTATE 57014.
   const timedOut = Object.assign(new Error('canceling statement due to statement timeout'), {
@@ -185,7 +185,7 @@ describe('HttpExceptionFilter: the database cannot serve', () => {
   });
 });
 
-describe('HttpExceptionFilter: anything else is a 500', () => {
+describe('ErrorResponseFilter: anything else is a 500', () => {
   it('answers an unknown error 500 with a generic body, and logs and reports it once with where it happened', async () => {
     const logException = jest.fn();
     const answer = await filterWith({ logException });
@@ -243,7 +243,7 @@ describe('HttpExceptionFilter: anything else is a 500', () => {
   });
 });
 
-describe('HttpExceptionFilter: 405 and HEAD', () => {
+describe('ErrorResponseFilter: 405 and HEAD', () => {
   const routerNotFound = (method: string, path: string) => new NotFoundException(`Cannot ${method} ${path}`);
 
   it('turns the router 404 for a path that has other methods into a 405 with Allow', async () => {
