@@ -151,7 +151,7 @@ describe('monitoring configuration files', () => {
     for (const file of json) expect(() => JSON.parse(readFileSync(file, 'utf8'))).not.toThrow();
   });
 
-  it('has the eight alerts of the spec, with their thresholds, durations, severities and runbooks', () => {
+  it('has the eight service alerts with their thresholds, durations, severities and runbooks', () => {
     const alerts = new Map(
       rules()
         .filter((r) => r.alert)
