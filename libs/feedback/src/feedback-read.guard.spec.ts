@@ -1,5 +1,4 @@
-import type { FastifyRequest } from 'fastify';
-import { ForbiddenException, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, UnauthorizedException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppConfig, parseConfig, type Env } from '@app/config';
 import { fakeReply, httpContext } from '../../../test/support/fake-http';
@@ -14,17 +13,11 @@ async function guardWith(env: Env): Promise<FeedbackReadGuard> {
   return moduleRef.get(FeedbackReadGuard);
 }
 
-function attempt(guard: FeedbackReadGuard, authorization?: string) {
+/** A request with these Authorization headers, as Node gives them: raw, so a second one is seen. */
+function attempt(guard: FeedbackReadGuard, ...authorizations: string[]) {
   const { reply, sent } = fakeReply();
-  // The guard reads the raw header list, so that a second Authorization header is seen (and refused).
-  const rawHeaders = authorization === undefined ? [] : ['Authorization', authorization];
-  const context = httpContext(
-    {
-      headers: authorization === undefined ? {} : { authorization },
-      raw: { rawHeaders } as unknown as FastifyRequest['raw'],
-    },
-    reply,
-  );
+  const request = { raw: { rawHeaders: authorizations.flatMap((value) => ['Authorization', value]) } };
+  const context = httpContext(request as never, reply);
   try {
     return { allowed: guard.canActivate(context), sent };
   } catch (error) {
@@ -37,7 +30,7 @@ describe('FeedbackReadGuard', () => {
     'lets %s read, touching nothing of the reply',
     async (authorization) => {
       const guard = await guardWith({ ENVIRONMENT: 'production', FEEDBACK_READ_TOKENS: TOKENS });
-      const { allowed, sent } = attempt(guard, authorization);
+      const { allowed, sent } = attempt(guard, ...(authorization === undefined ? [] : [authorization]));
       expect(allowed).toBe(true);
       expect(sent.headers).toEqual({});
     },
@@ -53,7 +46,7 @@ describe('FeedbackReadGuard', () => {
   ])('answers %s 401 with a Bearer challenge, in every environment', async (_what, authorization) => {
     for (const ENVIRONMENT of ['development', 'production']) {
       const guard = await guardWith({ ENVIRONMENT, FEEDBACK_READ_TOKENS: TOKENS });
-      const { error, sent } = attempt(guard, authorization);
+      const { error, sent } = attempt(guard, ...(authorization === undefined ? [] : [authorization]));
       expect(error).toBeInstanceOf(UnauthorizedException);
       expect((error as Error).message).toContain('FEEDBACK_READ_TOKENS');
       expect(sent.headers['www-authenticate']).toBe('Bearer realm="feedback"');
@@ -71,11 +64,20 @@ describe('FeedbackReadGuard', () => {
   it('refuses every read in production when no token is configured (403 naming the variable), token or not', async () => {
     const guard = await guardWith({ ENVIRONMENT: 'production' });
     for (const authorization of [undefined, 'Bearer anything-at-all-0123']) {
-      const { error, sent } = attempt(guard, authorization);
+      const { error, sent } = attempt(guard, ...(authorization === undefined ? [] : [authorization]));
       expect(error).toBeInstanceOf(ForbiddenException);
       expect((error as Error).message).toMatch(/set FEEDBACK_READ_TOKENS/);
       // Nothing to authenticate with: no challenge.
       expect(sent.headers).toEqual({});
     }
+  });
+
+  it.each([
+    ['production', TOKENS],
+    ['development', undefined],
+  ])('answers two Authorization headers 400 in %s, even a valid token twice', async (ENVIRONMENT, tokens) => {
+    const guard = await guardWith(tokens ? { ENVIRONMENT, FEEDBACK_READ_TOKENS: tokens } : { ENVIRONMENT });
+    const { error } = attempt(guard, 'Bearer reader-token-0123456789', 'Bearer reader-token-0123456789');
+    expect(error).toBeInstanceOf(BadRequestException);
   });
 });

@@ -14,6 +14,7 @@ import { FeedbackAggregatesService } from './aggregates/feedback-aggregates.serv
 import type { SubmitFeedbackDto } from './dto/submit-feedback.dto';
 import { FeedbackEntity } from './entities/feedback.entity';
 import { FeedbackRepository } from './feedback.repository';
+import type { Caller } from './caller';
 import { FeedbackService } from './feedback.service';
 import { FeedbackWriter, type WriteResult } from './feedback.writer';
 
@@ -75,7 +76,7 @@ describe('FeedbackService.submit', () => {
     },
   );
 
-  it('hands the writer a complete row, counts and logs it once stored, and returns what the writer stored', async () => {
+  it('hands the writer a complete row (rater: the user a gateway vouched for), counts and logs it once stored, and returns what the writer stored', async () => {
     const write = storing();
     const feedbackReceived = jest.fn();
     const logBusinessEvent = jest.fn();
@@ -95,7 +96,10 @@ describe('FeedbackService.submit', () => {
       user_id: 'u-42',
       metadata: { b: 2, a: 1 },
     });
-    const result = await service.submit('workflow', 'wf-1', submission, undefined, caller);
+    const result = await service.submit('workflow', 'wf-1', submission, undefined, {
+      ...caller,
+      vouchedUserId: 'u-42',
+    });
 
     expect(write).toHaveBeenCalledTimes(1);
     const row = write.mock.calls[0][0];
@@ -112,8 +116,7 @@ describe('FeedbackService.submit', () => {
         sentiment: 'negative',
         userId: 'u-42',
         requestId: 'req-1',
-        // The body's user_id is a claim: the rater is the address (no gateway vouched).
-        rater: `client:${sha256(caller.ip).slice(0, 32)}`,
+        rater: 'user:u-42',
         idempotencyKey: null,
         requestFingerprint: null,
       }),
@@ -167,17 +170,14 @@ describe('FeedbackService.submit', () => {
       context: { requestId: 'req-2', userId: 'u-from-header' },
     });
     await signedIn.submit('general', null, dto(), undefined, caller);
-    // A claimed user id is stored as the row's user, but the rater stays the address: claims are free.
+    // A user id nobody vouched for is stored as claimed, but the rater stays the address: claims are free.
     expect(fromRequest.mock.calls[0][0]).toMatchObject({
       userId: 'u-from-header',
       rater: `client:${sha256(caller.ip).slice(0, 32)}`,
     });
-    // A user a gateway vouched for is the rater.
-    await signedIn.submit('general', null, dto(), undefined, { ...caller, vouchedUserId: 'u-vouched' });
-    expect(fromRequest.mock.calls[1][0]).toMatchObject({ rater: 'user:u-vouched' });
   });
 
-  it("scopes an Idempotency-Key to its caller (address and claimed user) and target: the writer gets a hash, another caller's use is another key", async () => {
+  it("scopes an Idempotency-Key to its caller and target: the writer gets a hash, another caller's use is another key", async () => {
     const write = storing();
     const service = await serviceWith({
       writer: { write },
@@ -189,32 +189,34 @@ describe('FeedbackService.submit', () => {
       type: 'artwork' | 'workflow',
       id: string,
       fields: Partial<SubmitFeedbackDto>,
-      ip: string,
+      from: Caller,
     ) => {
-      await service.submit(type, id, dto(fields), 'key-1', { ip });
+      await service.submit(type, id, dto(fields), 'key-1', from);
       return write.mock.calls[write.mock.calls.length - 1][0];
     };
-    const first = await keyOf('artwork', 'a-1', { user_id: 'u-1' }, '10.0.0.1');
-    expect(first.idempotencyKey).toBe(
-      sha256(['client:10.0.0.1\u0000u-1', 'artwork', 'a-1', 'key-1'].join('\u0000')),
-    );
+    const vouched = (ip: string, user: string): Caller => ({ ip, vouchedUserId: user });
+    const first = await keyOf('artwork', 'a-1', { user_id: 'u-1' }, vouched('10.0.0.1', 'u-1'));
+    expect(first.idempotencyKey).toBe(sha256(['user:u-1', 'artwork', 'a-1', 'key-1'].join('\u0000')));
     expect(first.requestFingerprint).toMatch(/^[0-9a-f]{64}$/);
 
-    // A claimed user from another address is another caller: its key is another key, so it neither replays
-    // nor learns anything about the first one's; the fingerprint of the same body repeats.
-    const again = await keyOf('artwork', 'a-1', { user_id: 'u-1' }, '10.0.0.2');
-    expect(again.idempotencyKey).not.toBe(first.idempotencyKey);
+    // A vouched user from another address is the same caller; the key and the fingerprint repeat.
+    const again = await keyOf('artwork', 'a-1', { user_id: 'u-1' }, vouched('10.0.0.2', 'u-1'));
+    expect(again.idempotencyKey).toBe(first.idempotencyKey);
     expect(again.requestFingerprint).toBe(first.requestFingerprint);
 
     const keys = new Set([
       first.idempotencyKey,
-      (await keyOf('artwork', 'a-1', { user_id: 'u-2' }, '10.0.0.1')).idempotencyKey,
-      (await keyOf('artwork', 'a-2', { user_id: 'u-1' }, '10.0.0.1')).idempotencyKey,
-      (await keyOf('workflow', 'a-1', { user_id: 'u-1' }, '10.0.0.1')).idempotencyKey,
-      (await keyOf('artwork', 'a-1', {}, '10.0.0.1')).idempotencyKey,
-      (await keyOf('artwork', 'a-1', {}, '10.0.0.3')).idempotencyKey,
+      (await keyOf('artwork', 'a-1', { user_id: 'u-2' }, vouched('10.0.0.1', 'u-2'))).idempotencyKey,
+      (await keyOf('artwork', 'a-2', { user_id: 'u-1' }, vouched('10.0.0.1', 'u-1'))).idempotencyKey,
+      (await keyOf('workflow', 'a-1', { user_id: 'u-1' }, vouched('10.0.0.1', 'u-1'))).idempotencyKey,
+      // A claimed user id is not that user: it scopes the key together with the address it came from.
+      (await keyOf('artwork', 'a-1', { user_id: 'u-1' }, { ip: '10.0.0.1' })).idempotencyKey,
+      (await keyOf('artwork', 'a-1', { user_id: 'u-1' }, { ip: '10.0.0.3' })).idempotencyKey,
+      (await keyOf('artwork', 'a-1', { user_id: 'u-2' }, { ip: '10.0.0.1' })).idempotencyKey,
+      (await keyOf('artwork', 'a-1', {}, { ip: '10.0.0.1' })).idempotencyKey,
+      (await keyOf('artwork', 'a-1', {}, { ip: '10.0.0.3' })).idempotencyKey,
     ]);
-    expect(keys.size).toBe(6);
+    expect(keys.size).toBe(9);
   });
 
   it('gives the same fingerprint to the same body whatever the order of its metadata keys, and another to another body', async () => {

@@ -13,10 +13,11 @@ export class MetricsTokenGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    // Open: nothing to check, so nothing is read (two Authorization headers matter only when one is checked).
-    if (this.tokens.isEmpty) return true;
     const http = context.switchToHttp();
-    if (this.tokens.matches(singleAuthorization(http.getRequest<FastifyRequest>()))) return true;
+    // Read first: two Authorization headers are a 400 whether or not a token is configured.
+    const authorization = singleAuthorization(http.getRequest<FastifyRequest>());
+    if (this.tokens.isEmpty) return true;
+    if (this.tokens.matches(authorization)) return true;
     void http.getResponse<FastifyReply>().header('www-authenticate', 'Bearer realm="metrics"');
     throw new UnauthorizedException('A valid bearer token is required for /metrics');
   }
