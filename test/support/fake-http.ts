@@ -55,3 +55,21 @@ export function httpContext(
   if (route.target) members.getClass = jest.fn(() => route.target!);
   return strictMock<ExecutionContext>('ExecutionContext', members);
 }
+
+/**
+ * A guard's verdict on a request with these Authorization headers, as Node gives them (raw, so a second one is
+ * seen): `allowed` when it let the request in, `error` when it threw; `sent` is what it told the reply.
+ */
+export function guardAttempt(
+  guard: { canActivate(context: ExecutionContext): unknown },
+  ...authorizations: string[]
+) {
+  const { reply, sent } = fakeReply();
+  const request = { raw: { rawHeaders: authorizations.flatMap((value) => ['Authorization', value]) } };
+  const context = httpContext(request as never, reply);
+  try {
+    return { allowed: guard.canActivate(context) as boolean, error: undefined as unknown, sent };
+  } catch (error) {
+    return { allowed: undefined, error, sent };
+  }
+}

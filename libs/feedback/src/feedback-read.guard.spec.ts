@@ -1,7 +1,7 @@
 import { BadRequestException, ForbiddenException, UnauthorizedException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AppConfig, parseConfig, type Env } from '@app/config';
-import { fakeReply, httpContext } from '../../../test/support/fake-http';
+import { guardAttempt } from '../../../test/support/fake-http';
 import { FeedbackReadGuard } from './feedback-read.guard';
 
 const TOKENS = 'reader-token-0123456789,second-token-abcdefghij';
@@ -13,24 +13,12 @@ async function guardWith(env: Env): Promise<FeedbackReadGuard> {
   return moduleRef.get(FeedbackReadGuard);
 }
 
-/** A request with these Authorization headers, as Node gives them: raw, so a second one is seen. */
-function attempt(guard: FeedbackReadGuard, ...authorizations: string[]) {
-  const { reply, sent } = fakeReply();
-  const request = { raw: { rawHeaders: authorizations.flatMap((value) => ['Authorization', value]) } };
-  const context = httpContext(request as never, reply);
-  try {
-    return { allowed: guard.canActivate(context), sent };
-  } catch (error) {
-    return { error, sent };
-  }
-}
-
 describe('FeedbackReadGuard', () => {
   it.each(['Bearer reader-token-0123456789', 'Bearer second-token-abcdefghij'])(
     'lets %s read, touching nothing of the reply',
     async (authorization) => {
       const guard = await guardWith({ ENVIRONMENT: 'production', FEEDBACK_READ_TOKENS: TOKENS });
-      const { allowed, sent } = attempt(guard, ...(authorization === undefined ? [] : [authorization]));
+      const { allowed, sent } = guardAttempt(guard, ...(authorization === undefined ? [] : [authorization]));
       expect(allowed).toBe(true);
       expect(sent.headers).toEqual({});
     },
@@ -46,7 +34,7 @@ describe('FeedbackReadGuard', () => {
   ])('answers %s 401 with a Bearer challenge, in every environment', async (_what, authorization) => {
     for (const ENVIRONMENT of ['development', 'production']) {
       const guard = await guardWith({ ENVIRONMENT, FEEDBACK_READ_TOKENS: TOKENS });
-      const { error, sent } = attempt(guard, ...(authorization === undefined ? [] : [authorization]));
+      const { error, sent } = guardAttempt(guard, ...(authorization === undefined ? [] : [authorization]));
       expect(error).toBeInstanceOf(UnauthorizedException);
       expect((error as Error).message).toContain('FEEDBACK_READ_TOKENS');
       expect(sent.headers['www-authenticate']).toBe('Bearer realm="feedback"');
@@ -57,14 +45,14 @@ describe('FeedbackReadGuard', () => {
     'lets anyone read in %s when no token is configured',
     async (ENVIRONMENT) => {
       const guard = await guardWith({ ENVIRONMENT });
-      expect(attempt(guard).allowed).toBe(true);
+      expect(guardAttempt(guard).allowed).toBe(true);
     },
   );
 
   it('refuses every read in production when no token is configured (403 naming the variable), token or not', async () => {
     const guard = await guardWith({ ENVIRONMENT: 'production' });
     for (const authorization of [undefined, 'Bearer anything-at-all-0123']) {
-      const { error, sent } = attempt(guard, ...(authorization === undefined ? [] : [authorization]));
+      const { error, sent } = guardAttempt(guard, ...(authorization === undefined ? [] : [authorization]));
       expect(error).toBeInstanceOf(ForbiddenException);
       expect((error as Error).message).toMatch(/set FEEDBACK_READ_TOKENS/);
       // Nothing to authenticate with: no challenge.
@@ -77,7 +65,7 @@ describe('FeedbackReadGuard', () => {
     ['development', undefined],
   ])('answers two Authorization headers 400 in %s, even a valid token twice', async (ENVIRONMENT, tokens) => {
     const guard = await guardWith(tokens ? { ENVIRONMENT, FEEDBACK_READ_TOKENS: tokens } : { ENVIRONMENT });
-    const { error } = attempt(guard, 'Bearer reader-token-0123456789', 'Bearer reader-token-0123456789');
+    const { error } = guardAttempt(guard, 'Bearer reader-token-0123456789', 'Bearer reader-token-0123456789');
     expect(error).toBeInstanceOf(BadRequestException);
   });
 });
